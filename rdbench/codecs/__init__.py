@@ -1,0 +1,20 @@
+"""Codec registry. Built-ins and plugins both come from the ``rdbench.codecs`` entry-point group."""
+
+from rdbench.codecs.base import Availability, Codec, CodecError, Point, point_label
+from rdbench.registry import Registry
+
+codecs: Registry[type[Codec]] = Registry("codec", group="rdbench.codecs")
+
+
+def create(name: str, **options) -> Codec:
+    """Instantiate a registered codec with its typed keyword options (``points=...`` included)."""
+    cls = codecs.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Codec)):
+        raise TypeError(f"codec entry {name!r} is {cls!r}, not a subclass of rdbench.codecs.base.Codec")
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise TypeError(f"codec {name!r}: bad options {sorted(options)}: {exc}") from exc
+
+
+__all__ = ["Availability", "Codec", "CodecError", "Point", "codecs", "create", "point_label"]

@@ -1,0 +1,1 @@
+"""Subcommands of `rdbench`: each module here is one (see rdbench/cli.py for the contract)."""

@@ -1,0 +1,245 @@
+"""Images in and out: PNG I/O, input normalisation, colour conversions, padding, tensors.
+
+Everything a codec sees is an 8-bit RGB PNG without ICC profile, written by :func:`load_rgb8`'s
+rules; every reconstruction is read back as 8-bit RGB. Colour conversions round (never truncate),
+so an 8-bit RGB -> 10-bit YCbCr -> 8-bit RGB round trip is exact or nearly so.
+
+Input rules (each conversion is reported as a note that goes into the result record):
+  * truncated / unreadable / zero-sized file      -> ImageError naming the file
+  * grey (L, 1), palette (P)                       -> converted to RGB
+  * alpha (RGBA, LA, PA) fully opaque              -> alpha dropped
+  * alpha with any transparent pixel               -> ImageError (flatten it yourself: the
+                                                      reference would otherwise be ambiguous)
+  * 16-bit PNG (grey or RGB)                       -> rounded to 8 bits (x / 257, round half even)
+  * ICC profile                                    -> stripped, pixel values kept as stored
+  * EXIF orientation                               -> applied, so the reference is what viewers show
+  * CMYK, float, 32-bit integer and other modes    -> ImageError (needs colour management)
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+Image.MAX_IMAGE_PIXELS = 200_000_000  # 14k x 14k; larger is refused by PIL as a decompression bomb
+
+# Luma coefficients (Kr, Kb) of the matrices a codec may ask for.
+MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+
+
+class ImageError(ValueError):
+    """An input image rdbench cannot measure, with the reason and what to do."""
+
+
+def load_rgb8(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Read any supported image as HxWx3 uint8 RGB, applying the module's input rules."""
+    path = Path(path)
+    notes: list[str] = []
+    bit_depth = _png_bit_depth(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.getexif().get(0x0112, 1) != 1:
+                im = ImageOps.exif_transpose(im)
+                notes.append("EXIF orientation applied")
+            if "icc_profile" in im.info:
+                notes.append("ICC profile stripped (pixel values kept as stored)")
+            mode = im.mode
+            if bit_depth == 16:
+                rgb = _load_png16(path, im)
+                notes.append("16-bit PNG rounded to 8 bits")
+            else:
+                rgb = _to_rgb(im, notes)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{path}: cannot decode image ({exc}); the file is truncated or not an image") from exc
+    if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise ImageError(f"{path}: image has zero size ({mode})")
+    return np.ascontiguousarray(rgb), notes
+
+
+def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
+    mode = im.mode
+    if mode == "RGB":
+        return np.asarray(im, dtype=np.uint8)
+    if mode in ("L", "1"):
+        notes.append(f"grey ({mode}) converted to RGB")
+        return np.asarray(im.convert("RGB"))
+    if mode == "P" and "transparency" not in im.info:
+        notes.append("palette converted to RGB")
+        return np.asarray(im.convert("RGB"))
+    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La"):
+        rgba = np.asarray(im.convert("RGBA"))
+        if (rgba[..., 3] != 255).any():
+            raise ImageError(
+                f"{getattr(im, 'filename', 'image')}: has transparent pixels ({mode}); rdbench measures "
+                "opaque RGB: flatten it onto a background first (e.g. `magick in.png -flatten out.png`)"
+            )
+        notes.append(f"opaque alpha dropped ({mode})")
+        return np.ascontiguousarray(rgba[..., :3])
+    raise ImageError(
+        f"{getattr(im, 'filename', 'image')}: unsupported mode {mode!r}; convert it to 8-bit sRGB "
+        "(RGB, grey or palette PNG) first"
+    )
+
+
+def _png_bit_depth(path: Path) -> int | None:
+    """Bit depth from the IHDR chunk of a PNG, or None for other files."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(26)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc})") from exc
+    if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return head[24]
+    return None
+
+
+def _load_png16(path: Path, im: Image.Image) -> np.ndarray:
+    import imagecodecs
+
+    data = imagecodecs.png_decode(path.read_bytes())
+    if data.dtype != np.uint16:
+        raise ImageError(f"{path}: IHDR says 16-bit but decoded as {data.dtype}")
+    if data.ndim == 2:
+        data = data[..., None]
+    if data.shape[2] in (2, 4):  # grey+alpha or RGBA
+        if (data[..., -1] != 65535).any():
+            raise ImageError(f"{path}: 16-bit image has transparent pixels; flatten it first")
+        data = data[..., :-1]
+    if data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    if (orientation := im.getexif().get(0x0112, 1)) != 1:
+        raise ImageError(f"{path}: 16-bit PNG with EXIF orientation {orientation} is not supported")
+    return np.rint(data.astype(np.float64) / 257.0).astype(np.uint8)
+
+
+def read_png(path: str | Path) -> np.ndarray:
+    """Read a PNG that must already be 8-bit RGB (a canonical source or a reconstruction)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode != "RGB" or _png_bit_depth(path) not in (8, None):
+                raise ImageError(f"{path}: expected 8-bit RGB, got mode {im.mode}")
+            return np.asarray(im, dtype=np.uint8).copy()
+    except (OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"{path}: cannot decode PNG ({exc})") from exc
+
+
+def write_png(path: str | Path, rgb: np.ndarray, compress_level: int = 1) -> None:
+    """Write HxWx3 uint8 as PNG atomically (temp file + rename), without any colour profile."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"write_png wants HxWx3 uint8, got {rgb.shape} {rgb.dtype}")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        Image.fromarray(rgb, "RGB").save(tmp, format="PNG", compress_level=compress_level)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------------------- colour
+
+
+def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt601", bits: int = 8, full_range: bool = True) -> np.ndarray:
+    """HxWx3 uint8 RGB -> HxWx3 uint16 Y, Cb, Cr integers of `bits` depth, rounded."""
+    kr, kb = _coefficients(matrix)
+    x = rgb.astype(np.float64) / 255.0
+    y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
+    cb = (x[..., 2] - y) / (2 * (1 - kb))
+    cr = (x[..., 0] - y) / (2 * (1 - kr))
+    if full_range:
+        scale, y_off, c_scale = (1 << bits) - 1, 0.0, (1 << bits) - 1
+    else:
+        scale, y_off, c_scale = 219 << (bits - 8), 16 << (bits - 8), 224 << (bits - 8)
+    out = np.stack([y * scale + y_off, cb * c_scale + (1 << (bits - 1)), cr * c_scale + (1 << (bits - 1))], -1)
+    return np.clip(np.rint(out), 0, (1 << bits) - 1).astype(np.uint16)
+
+
+def ycbcr_to_rgb(ycc: np.ndarray, matrix: str = "bt601", bits: int = 8, full_range: bool = True) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`: integer planes -> HxWx3 uint8 RGB, rounded and clipped."""
+    kr, kb = _coefficients(matrix)
+    v = ycc.astype(np.float64)
+    if full_range:
+        scale, y_off, c_scale = (1 << bits) - 1, 0.0, (1 << bits) - 1
+    else:
+        scale, y_off, c_scale = 219 << (bits - 8), 16 << (bits - 8), 224 << (bits - 8)
+    y = (v[..., 0] - y_off) / scale
+    cb = (v[..., 1] - (1 << (bits - 1))) / c_scale
+    cr = (v[..., 2] - (1 << (bits - 1))) / c_scale
+    r = y + 2 * (1 - kr) * cr
+    b = y + 2 * (1 - kb) * cb
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    return np.clip(np.rint(np.stack([r, g, b], -1) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _coefficients(matrix: str) -> tuple[float, float]:
+    if matrix not in MATRICES:
+        raise ValueError(f"unknown colour matrix {matrix!r}; choose one of {', '.join(MATRICES)}")
+    return MATRICES[matrix]
+
+
+def downsample_420(plane: np.ndarray) -> np.ndarray:
+    """2x2 box average of one chroma plane (centre-sited), rounded; odd sizes are edge-padded."""
+    p = pad_to_multiple(plane[..., None], 2)[..., 0].astype(np.float64)
+    avg = (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]) / 4.0
+    return np.rint(avg).astype(plane.dtype)
+
+
+def upsample_420(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Centre-sited bilinear 2x upsampling (weights 3/4, 1/4), rounded, cropped to height x width."""
+    p = plane.astype(np.float64)
+    for axis in (0, 1):
+        prev = np.concatenate([np.take(p, [0], axis), np.take(p, range(p.shape[axis] - 1), axis)], axis)
+        nxt = np.concatenate([np.take(p, range(1, p.shape[axis]), axis), np.take(p, [-1], axis)], axis)
+        even, odd = 0.75 * p + 0.25 * prev, 0.75 * p + 0.25 * nxt
+        p = np.stack([even, odd], axis + 1).reshape(*p.shape[:axis], -1, *p.shape[axis + 1 :])
+    return np.rint(p[:height, :width]).astype(plane.dtype)
+
+
+# ----------------------------------------------------------------------------- padding / tensors
+
+
+def pad_to_multiple(img: np.ndarray, multiple: int, centred: bool = False) -> np.ndarray:
+    """Edge-replicate an HxWxC array so both sides are multiples of `multiple`."""
+    h, w = img.shape[:2]
+    ph, pw = -h % multiple, -w % multiple
+    top, left = (ph // 2, pw // 2) if centred else (0, 0)
+    return np.pad(img, ((top, ph - top), (left, pw - left), (0, 0)), mode="edge")
+
+
+def to_tensor(rgb: np.ndarray):
+    """HxWx3 uint8 -> 1x3xHxW float32 torch tensor in [0, 1]."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div_(255.0)
+
+
+def from_tensor(x) -> np.ndarray:
+    """1x3xHxW float tensor in [0, 1] -> HxWx3 uint8, rounded (never truncated) and clipped."""
+    import torch
+
+    return x[0].detach().clamp(0, 1).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of a PNG from its IHDR without decoding; falls back to PIL."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", head[16:24])
+    with Image.open(path) as im:
+        return im.size

@@ -1,0 +1,118 @@
+"""Result files: atomic JSON writes, the per-cell schema, and the tidy ``rd.csv``.
+
+A cell is one (dataset, codec, point). Its JSON (``results/cells/<dataset>/<codec>/<point>.json``)::
+
+    {
+      "schema": "rdbench.cell/1",
+      "dataset": "kodak", "codec": "jpeg", "point": 50, "point_label": "50", "point_kind": "quality",
+      "manifest": {...},            # see rdbench.provenance.manifest: codec describe(), versions, host
+      "metrics": {"psnr-rgb": {"higher_is_better": true, "unit": "dB", ...}, ...},
+      "records": [                  # one per image, never just averages
+        {"image": "kodim01", "width": 768, "height": 512, "bytes": 12345, "bpp": 0.2512,
+         "encode_s": 0.031, "decode_s": 0.004, "source_sha256": "...", "notes": [],
+         "metrics": {"psnr-rgb": 31.2, "ms-ssim-rgb": 0.971}}
+      ]
+    }
+
+``rd.csv`` has one row per codec x point x image (columns ``RD_COLUMNS`` then one per metric);
+every table and plot is derived from it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+CELL_SCHEMA = "rdbench.cell/1"
+RD_COLUMNS = ["dataset", "codec", "point", "point_kind", "image", "width", "height", "bytes", "bpp",
+              "encode_s", "decode_s"]
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=False, default=_jsonable) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_cell(path: str | Path) -> dict:
+    cell = read_json(path)
+    if cell.get("schema") != CELL_SCHEMA:
+        raise ValueError(f"{path}: not an rdbench cell (schema {cell.get('schema')!r}, expected {CELL_SCHEMA})")
+    return cell
+
+
+def cell_rows(cell: dict) -> Iterable[dict]:
+    """Flatten one cell into rd.csv rows."""
+    for rec in cell["records"]:
+        row = {"dataset": cell["dataset"], "codec": cell["codec"], "point": cell["point_label"],
+               "point_kind": cell["point_kind"]}
+        row.update({k: rec[k] for k in RD_COLUMNS if k in rec})
+        row.update(rec.get("metrics", {}))
+        yield row
+
+
+def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
+    """Aggregate cell JSONs into the tidy table; returns the number of rows written."""
+    rows: list[dict] = []
+    metric_names: list[str] = []
+    for path in sorted(map(str, cells)):
+        cell = read_cell(path)
+        for name in cell.get("metrics", {}):
+            if name not in metric_names:
+                metric_names.append(name)
+        rows.extend(cell_rows(cell))
+    rows.sort(key=lambda r: (r["dataset"], r["codec"], float(r["bpp"]), r["image"]))
+    columns = RD_COLUMNS + metric_names
+    from io import StringIO
+
+    buf = StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k)) for k in columns})
+    atomic_write_text(out_csv, buf.getvalue())
+    return len(rows)
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}" if abs(value) < 1e-3 and value != 0 else f"{value:.6f}".rstrip("0").rstrip(".")
+    return "" if value is None else value
+
+
+def read_rd_csv(path: str | Path):
+    """rd.csv as a pandas DataFrame with numeric columns parsed."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"point": str, "image": str})
