@@ -1,0 +1,248 @@
+"""The benchmark engine: prepare a dataset, code one cell, measure it, aggregate.
+
+    prepare(dataset)            -> WORK/<dataset>/images/{<image>.png, index.json}   canonical RGB8 PNGs
+    code_cell(codec, point)     -> WORK/<dataset>/coded/<codec>/<point>/{<image>.bin, <image>.png,
+                                                                          <image>.json, coding.json}
+    measure_cell(...)           -> RESULTS/cells/<dataset>/<codec>/<point>.json        (rdbench.results schema)
+    aggregate(cells)            -> RESULTS/<dataset>/rd.csv
+
+The Snakemake workflow and `rdbench run` call the same functions. Every file is written atomically,
+and a cell keeps one small JSON per finished image, so a killed run resumes where it stopped and a
+finished one does no work again. A codec failing on one image does not lose the others: they are
+kept, and the cell raises :class:`CellError` naming every failed image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+from rdbench import datasets, images, provenance, results
+from rdbench.codecs import Codec, CodecError, codecs, create, point_label
+
+log = logging.getLogger("rdbench")
+
+
+class CellError(RuntimeError):
+    """Some images of a cell failed; the others are saved and a rerun retries only the failed ones."""
+
+
+class CodecUnavailable(RuntimeError):
+    """The codec cannot run here; the message is its available() reason."""
+
+
+# ----------------------------------------------------------------------------------------- prepare
+
+
+def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, download: bool = True) -> Path:
+    """Write the dataset's images as canonical 8-bit RGB PNGs plus ``index.json``; returns the index path.
+
+    Every image is checked first; any that cannot be measured is reported together in one error,
+    before anything is coded.
+    """
+    ds = datasets.resolve(dataset, download=download)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries, errors = [], []
+    for src in ds.images[:max_images] if max_images else ds.images:
+        try:
+            rgb, notes = images.load_rgb8(src)
+        except images.ImageError as exc:
+            errors.append(str(exc))
+            continue
+        dst = out_dir / f"{src.stem}.png"
+        images.write_png(dst, rgb, compress_level=6)
+        entries.append({"image": src.stem, "source": str(src), "source_sha256": datasets.sha256_file(src),
+                        "png_sha256": datasets.sha256_file(dst), "width": rgb.shape[1], "height": rgb.shape[0],
+                        "notes": notes})
+        for note in notes:
+            log.warning("%s: %s", src.name, note)
+    if errors:
+        raise images.ImageError(f"{len(errors)} image(s) of {dataset} cannot be measured:\n" + "\n".join(errors))
+    index = {"dataset": ds.name, "origin": ds.origin, "root": str(ds.root), "images": entries,
+             "hash": provenance.dataset_hash([e["source_sha256"] for e in entries])}
+    index_path = out_dir / "index.json"
+    results.write_json(index_path, index)
+    return index_path
+
+
+# -------------------------------------------------------------------------------------------- code
+
+
+def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, point: str,
+              out_dir: str | Path, threads: int = 1) -> Path:
+    """Encode and decode every image of the index at one point; returns ``coding.json``."""
+    codec = create(codec_name, **options)
+    if not (status := codec.available()):
+        raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
+    index = results.read_json(index_path)
+    typed_point = codec.parse_point(point)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src_dir = Path(index_path).parent
+    description = codec.describe()
+    fingerprint = _fingerprint(description, options, typed_point)
+
+    def one(entry: dict) -> dict:
+        done = out_dir / f"{entry['image']}.json"
+        if done.is_file():
+            record = results.read_json(done)
+            if record.get("png_sha256") == entry["png_sha256"] and record.get("fingerprint") == fingerprint:
+                return record
+        return _code_image(codec, typed_point, src_dir / f"{entry['image']}.png", entry, out_dir, fingerprint)
+
+    records, failures = _map(one, index["images"], threads)
+    if failures:
+        raise CellError(f"{codec_name} at {point}: {len(failures)} of {len(index['images'])} image(s) failed "
+                        f"(the rest are saved; rerun to retry):\n" + "\n".join(failures))
+    dataset = {"name": index["dataset"], "hash": index["hash"], "n_images": len(records), "origin": index["origin"]}
+    coding = {"dataset": index["dataset"], "codec": codec_name, "point": typed_point,
+              "point_label": point_label(typed_point), "point_kind": codec.point_kind,
+              "manifest": provenance.manifest(description, options, _plugin(codec_name), dataset),
+              "records": records}
+    path = out_dir / "coding.json"
+    results.write_json(path, coding)
+    return path
+
+
+def _fingerprint(description: dict, options: dict, point) -> str:
+    """What must match for a saved per-image result to be reused: codec, versions, options, point."""
+    blob = json.dumps({"codec": description, "options": options, "point": point}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _code_image(codec: Codec, point, src: Path, entry: dict, out_dir: Path, fingerprint: str) -> dict:
+    name = entry["image"]
+    bitstream, recon = out_dir / f"{name}.bin", out_dir / f"{name}.png"
+    for stale in (bitstream, recon):
+        stale.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    codec.encode(src, point, bitstream)
+    t1 = time.perf_counter()
+    if not bitstream.is_file() or bitstream.stat().st_size == 0:
+        raise CodecError(f"{codec.name} wrote no bitstream for {name} at {point}")
+    codec.decode(bitstream, recon)
+    t2 = time.perf_counter()
+    rec = images.read_png(recon)
+    width, height = entry["width"], entry["height"]
+    if rec.shape != (height, width, 3):
+        raise CodecError(f"{codec.name} decoded {name} as {rec.shape[1]}x{rec.shape[0]}, expected {width}x{height}")
+    size = bitstream.stat().st_size
+    record = {"image": name, "width": width, "height": height, "bytes": size, "bpp": 8.0 * size / (width * height),
+              "encode_s": t1 - t0, "decode_s": t2 - t1, "source_sha256": entry["source_sha256"],
+              "png_sha256": entry["png_sha256"], "notes": entry["notes"], "fingerprint": fingerprint}
+    results.write_json(out_dir / f"{name}.json", record)
+    return record
+
+
+def _map(fn, entries: Sequence[dict], threads: int) -> tuple[list[dict], list[str]]:
+    """Apply fn to each entry (in threads for external tools), collecting per-image failures."""
+    records, failures = [], []
+
+    def guarded(entry):
+        try:
+            return fn(entry), None
+        except Exception as exc:  # one image's failure must not lose the others
+            log.error("%s: %s", entry["image"], exc)
+            return None, f"- {entry['image']}: {type(exc).__name__}: {exc}"
+
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            outcomes = list(pool.map(guarded, entries))
+    else:
+        outcomes = [guarded(e) for e in entries]
+    for record, failure in outcomes:
+        if failure:
+            failures.append(failure)
+        else:
+            records.append(record)
+    return records, failures
+
+
+def _plugin(codec_name: str) -> str:
+    origin = codecs.origin(codec_name)
+    try:
+        from importlib.metadata import version
+
+        return f"{origin} {version(origin)}"
+    except Exception:
+        return origin
+
+
+# ----------------------------------------------------------------------------------------- measure
+
+
+def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: Sequence[str],
+                 out_path: str | Path) -> Path:
+    """Compute every metric for every image of a coded cell; writes the cell JSON.
+
+    Values already in a previous version of `out_path` for the same reconstruction and metric
+    version are reused, so adding a metric computes only that metric.
+    """
+    from rdbench.metrics import metrics
+
+    coding = results.read_json(coding_path)
+    chosen = {name: metrics.get(name) for name in metric_names}
+    described = {name: m.describe() for name, m in chosen.items()}
+    previous = _previous_values(out_path, described)
+    coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
+    records = []
+    for rec in coding["records"]:
+        recon_path = coded_dir / f"{rec['image']}.png"
+        recon_sha = datasets.sha256_file(recon_path)
+        values = dict(previous.get((rec["image"], recon_sha), {}))
+        todo = [n for n in chosen if n not in values]
+        if todo:
+            ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
+            for name in todo:
+                values[name] = chosen[name](ref, dist)
+        records.append({**rec, "recon_sha256": recon_sha, "metrics": {n: values[n] for n in chosen}})
+    cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
+                                                                      "point_kind", "manifest")},
+            "metrics": described, "records": records}
+    results.write_json(out_path, cell)
+    return Path(out_path)
+
+
+def _previous_values(out_path: str | Path, described: dict) -> dict:
+    try:
+        old = results.read_cell(out_path)
+    except (OSError, ValueError):
+        return {}
+    same = [n for n, d in described.items() if old.get("metrics", {}).get(n) == d]
+    return {(r["image"], r.get("recon_sha256")): {n: r["metrics"][n] for n in same if n in r["metrics"]}
+            for r in old["records"]}
+
+
+# --------------------------------------------------------------------------------------- aggregate
+
+
+def aggregate(cell_paths: Sequence[str | Path], out_csv: str | Path) -> int:
+    return results.write_rd_csv(cell_paths, out_csv)
+
+
+def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | None = None,
+        max_images: int | None = None, metric_names: Sequence[str] = ("psnr-rgb", "psnr-y", "ms-ssim-rgb"),
+        options: dict[str, Any] | None = None, threads: int = 1) -> Path:
+    """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path."""
+    out = Path(out)
+    options = dict(options or {})
+    codec = create(codec_name, **options)
+    labels = [point_label(codec.parse_point(p)) for p in points] if points else [point_label(p) for p in codec.points()]
+    ds_name = datasets.resolve(dataset).name
+    index = prepare(dataset, out / "work" / ds_name / "images", max_images)
+    cells = []
+    for label in labels:
+        coded = code_cell(codec_name, options, index, label, out / "work" / ds_name / "coded" / codec_name / label,
+                          threads)
+        cells.append(measure_cell(coded, index, metric_names, out / "cells" / ds_name / codec_name / f"{label}.json"))
+        log.info("%s %s %s done", ds_name, codec_name, label)
+    all_cells = sorted((out / "cells" / ds_name).glob("*/*.json"))
+    csv_path = out / ds_name / "rd.csv"
+    aggregate(all_cells, csv_path)
+    return csv_path

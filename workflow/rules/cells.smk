@@ -1,0 +1,66 @@
+# dataset -> canonical images -> (codec, point) cells -> metrics -> rd.csv
+
+
+rule prepare:
+    output:
+        f"{WORK}/{{dataset}}/images/index.json",
+    params:
+        source=lambda wc: DATASET_SOURCE[wc.dataset],
+        max_images=config.get("max_images"),
+    log:
+        "logs/prepare/{dataset}.log",
+    script:
+        "../scripts/prepare.py"
+
+
+rule code:
+    input:
+        index=f"{WORK}/{{dataset}}/images/index.json",
+    output:
+        f"{WORK}/{{dataset}}/coded/{{codec}}/{{point}}/coding.json",
+    params:
+        options=lambda wc: codec_options(wc.codec),
+    threads: lambda wc: codec_threads(wc.codec)
+    log:
+        "logs/code/{dataset}/{codec}/{point}.log",
+    script:
+        "../scripts/code.py"
+
+
+rule measure:
+    input:
+        coding=f"{WORK}/{{dataset}}/coded/{{codec}}/{{point}}/coding.json",
+        index=f"{WORK}/{{dataset}}/images/index.json",
+    output:
+        f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",
+    params:
+        metrics=METRICS,
+    log:
+        "logs/measure/{dataset}/{codec}/{point}.log",
+    script:
+        "../scripts/measure.py"
+
+
+rule aggregate:
+    input:
+        lambda wc: cells_of(wc.dataset),
+    output:
+        f"{RESULTS}/{{dataset}}/rd.csv",
+    log:
+        "logs/aggregate/{dataset}.log",
+    script:
+        "../scripts/aggregate.py"
+
+
+rule availability:
+    output:
+        AVAILABILITY,
+    params:
+        ready=CODEC_POINTS,
+        skipped=SKIPPED,
+    log:
+        "logs/availability.log",
+    run:
+        from rdbench.results import write_json
+
+        write_json(output[0], {"available": params.ready, "skipped": params.skipped})

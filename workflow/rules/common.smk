@@ -1,0 +1,65 @@
+# Settings, validation and input functions shared by every rule.
+import json
+import logging
+import os
+
+from snakemake.utils import validate
+
+from rdbench.codecs import create, point_label
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+RESULTS = config["results"]
+WORK = config["work"]
+DATASETS = [os.path.basename(os.path.normpath(d)) if os.sep in d else d for d in config["datasets"]]
+DATASET_SOURCE = dict(zip(DATASETS, config["datasets"]))
+METRICS = list(config["metrics"])
+
+
+def codec_options(name):
+    """The configured keyword options of a codec (`points` included; `threads` is the workflow's)."""
+    return {k: v for k, v in (config["codecs"].get(name) or {}).items() if k != "threads"}
+
+
+def codec_threads(name):
+    """Images of one cell coded in parallel (for slow external encoders such as VTM)."""
+    return int((config["codecs"].get(name) or {}).get("threads", 1))
+
+
+def check_codecs():
+    """Instantiate every configured codec once: available ones get cells, the others a logged reason."""
+    ready, skipped = {}, {}
+    for name in config["codecs"]:
+        try:
+            codec = create(name, **codec_options(name))
+            status = codec.available()
+        except Exception as exc:  # a broken plugin or bad options: say so, do not stop the benchmark
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if status:
+            ready[name] = [point_label(p) for p in codec.points()]
+        else:
+            skipped[name] = status.reason
+    for name, reason in skipped.items():
+        logging.getLogger("snakemake").warning(f"rdbench: skipping codec {name}: {reason}")
+    return ready, skipped
+
+
+CODEC_POINTS, SKIPPED = check_codecs()
+
+
+def cells_of(dataset):
+    return [
+        f"{RESULTS}/cells/{dataset}/{codec}/{point}.json"
+        for codec, points in CODEC_POINTS.items()
+        for point in points
+    ]
+
+
+RD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)
+AVAILABILITY = f"{RESULTS}/availability.json"
+
+wildcard_constraints:
+    dataset="[^/]+",
+    codec="[^/]+",
+    point="[^/]+",

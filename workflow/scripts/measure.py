@@ -1,0 +1,11 @@
+"""Shim: rule measure -> rdbench.run.measure_cell."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+from rdbench.run import measure_cell  # noqa: E402
+
+sm = snakemake  # noqa: F821
+measure_cell(sm.input.coding, sm.input.index, list(sm.params.metrics), sm.output[0])

@@ -1,0 +1,11 @@
+"""Shim: rule prepare -> rdbench.run.prepare."""
+import logging
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+from rdbench.run import prepare  # noqa: E402
+
+prepare(snakemake.params.source, Path(snakemake.output[0]).parent, snakemake.params.max_images)  # noqa: F821
