@@ -7,9 +7,9 @@ so an 8-bit RGB -> 10-bit YCbCr -> 8-bit RGB round trip is exact or nearly so.
 Input rules (each conversion is reported as a note that goes into the result record):
   * truncated / unreadable / zero-sized file      -> ImageError naming the file
   * grey (L, 1), palette (P)                       -> converted to RGB
-  * alpha (RGBA, LA, PA) fully opaque              -> alpha dropped
-  * alpha with any transparent pixel               -> ImageError (flatten it yourself: the
-                                                      reference would otherwise be ambiguous)
+  * alpha (RGBA, LA, PA, tRNS key) fully opaque    -> alpha dropped
+  * alpha with any transparent pixel, or a tRNS   -> ImageError (flatten it yourself: the
+    colour key that some pixel matches               reference would otherwise be ambiguous)
   * 16-bit PNG (grey or RGB)                       -> rounded to 8 bits (x / 257, round half even)
   * ICC profile                                    -> stripped, pixel values kept as stored
   * EXIF orientation                               -> applied, so the reference is what viewers show
@@ -54,7 +54,7 @@ def load_rgb8(path: str | Path) -> tuple[np.ndarray, list[str]]:
                 rgb = _load_png16(path, im)
                 notes.append("16-bit PNG rounded to 8 bits")
             else:
-                rgb = _to_rgb(im, notes)
+                rgb = _to_rgb(im, notes, path)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -64,28 +64,29 @@ def load_rgb8(path: str | Path) -> tuple[np.ndarray, list[str]]:
     return np.ascontiguousarray(rgb), notes
 
 
-def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
+def _to_rgb(im: Image.Image, notes: list[str], path: Path) -> np.ndarray:
     mode = im.mode
-    if mode == "RGB":
+    # tRNS: a palette alpha table (P) or a single transparent colour key (RGB, L, 1).
+    keyed = "transparency" in im.info
+    if mode == "RGB" and not keyed:
         return np.asarray(im, dtype=np.uint8)
-    if mode in ("L", "1"):
+    if mode in ("L", "1") and not keyed:
         notes.append(f"grey ({mode}) converted to RGB")
         return np.asarray(im.convert("RGB"))
-    if mode == "P" and "transparency" not in im.info:
+    if mode == "P" and not keyed:
         notes.append("palette converted to RGB")
         return np.asarray(im.convert("RGB"))
-    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La"):
+    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or (keyed and mode in ("RGB", "L", "1")):
         rgba = np.asarray(im.convert("RGBA"))
         if (rgba[..., 3] != 255).any():
             raise ImageError(
-                f"{getattr(im, 'filename', 'image')}: has transparent pixels ({mode}); rdbench measures "
+                f"{path}: has transparent pixels ({mode}{', tRNS' if keyed else ''}); rdbench measures "
                 "opaque RGB: flatten it onto a background first (e.g. `magick in.png -flatten out.png`)"
             )
-        notes.append(f"opaque alpha dropped ({mode})")
+        notes.append(f"opaque alpha dropped ({mode}{', unused tRNS' if keyed else ''})")
         return np.ascontiguousarray(rgba[..., :3])
     raise ImageError(
-        f"{getattr(im, 'filename', 'image')}: unsupported mode {mode!r}; convert it to 8-bit sRGB "
-        "(RGB, grey or palette PNG) first"
+        f"{path}: unsupported mode {mode!r}; convert it to 8-bit sRGB (RGB, grey or palette PNG) first"
     )
 
 
@@ -109,7 +110,7 @@ def _load_png16(path: Path, im: Image.Image) -> np.ndarray:
         raise ImageError(f"{path}: IHDR says 16-bit but decoded as {data.dtype}")
     if data.ndim == 2:
         data = data[..., None]
-    if data.shape[2] in (2, 4):  # grey+alpha or RGBA
+    if data.shape[2] in (2, 4):  # grey+alpha or RGBA (libpng also expands a tRNS colour key to alpha)
         if (data[..., -1] != 65535).any():
             raise ImageError(f"{path}: 16-bit image has transparent pixels; flatten it first")
         data = data[..., :-1]

@@ -27,15 +27,15 @@ def codec_threads(name):
 
 
 def check_codecs():
-    """Instantiate every configured codec once: available ones get cells, the others a logged reason."""
+    """Instantiate every configured codec once: available ones get cells, the others a logged reason.
+
+    An unknown name, a plugin that fails to import or bad options stop the workflow here, before any
+    job runs: that is a configuration error, not a missing tool.
+    """
     ready, skipped = {}, {}
     for name in config["codecs"]:
-        try:
-            codec = create(name, **codec_options(name))
-            status = codec.available()
-        except Exception as exc:  # a broken plugin or bad options: say so, do not stop the benchmark
-            skipped[name] = f"{type(exc).__name__}: {exc}"
-            continue
+        codec = create(name, **codec_options(name))
+        status = codec.available()
         if status:
             ready[name] = [point_label(p) for p in codec.points()]
         else:

@@ -1,0 +1,74 @@
+"""`rdbench complexity MODEL`: kMAC/pixel and parameters per module (paper Tables II and III)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "kMAC/pixel and parameters per module of a learned codec (torchinfo, cross-checked); Tables II-III"
+EPILOG = """\
+examples:
+  rdbench complexity treenet                          # per-module table on stdout (768x512)
+  rdbench complexity treenet --out results/complexity # + table2.{csv,md,tex} (all architectures)
+                                                      #   and table3.{csv,md,tex} (TreeNet per module)
+  rdbench complexity treenet -o gs_layout=pyramid321 --counters torchinfo
+  rdbench complexity bmshj2018-factorized --height 256 --width 256
+
+Counts are torchinfo's (the paper's counter: biases count, GDN 0, masked convolutions in full);
+ptflops and fvcore columns are cross-checks that disagree by design. Table II always lists every
+known architecture at its default configuration; -o options apply to MODEL only.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from rdbench.complexity import ARCHITECTURES, COUNTERS, DEFAULT_SIZE
+
+    parser.add_argument("model", metavar="MODEL", choices=sorted(ARCHITECTURES),
+                        help=f"architecture: {', '.join(ARCHITECTURES)}")
+    parser.add_argument("--height", type=int, default=DEFAULT_SIZE[0], help="input height, multiple of 64 (512)")
+    parser.add_argument("--width", type=int, default=DEFAULT_SIZE[1], help="input width, multiple of 64 (768)")
+    parser.add_argument("--out", metavar="DIR", help="write table2.* and table3.* (CSV, Markdown, LaTeX) here")
+    parser.add_argument("--counters", nargs="+", choices=COUNTERS, default=list(COUNTERS),
+                        help="counters to run; the first is the reference column (default: all three)")
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="constructor option of MODEL (int or text), e.g. fusion=aff, N=64; repeatable")
+
+
+def parse_options(items: list[str]) -> dict[str, object]:
+    """["N=64", "fusion=aff"] -> {"N": 64, "fusion": "aff"}."""
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"option {item!r} is not KEY=VALUE (e.g. -o gs_layout=pyramid321)")
+        options[key] = int(value) if value.lstrip("-").isdigit() else value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from rdbench import complexity as cx
+
+    torch.set_grad_enabled(False)
+    counters = tuple(dict.fromkeys(args.counters))
+    options = parse_options(args.option)
+    arch = cx.get_architecture(args.model)
+    unknown = set(options) - set(arch.defaults)
+    if unknown:
+        raise ValueError(f"{args.model} has no option(s) {sorted(unknown)}; its options: {', '.join(arch.defaults)}")
+    result = cx.count(arch, args.height, args.width, counters, options)
+    per_module = cx.table3(result, counters)
+    print(cx.to_markdown(per_module))
+    if args.out:
+        out = Path(args.out)
+        others = [cx.count(a, args.height, args.width, counters) for a in cx.ARCHITECTURES.values()
+                  if a.name != arch.name or options]
+        if not options:
+            others.insert(list(cx.ARCHITECTURES).index(arch.name), result)
+        written = cx.write_table(cx.table2(others, counters), out / "table2")
+        written += cx.write_table(per_module, out / "table3")
+        print(cx.to_markdown(cx.table2(others, counters)))
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,1 @@
+"""Learned image compression models (TreeNet first) and their weight / bitstream files."""

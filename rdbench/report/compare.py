@@ -1,0 +1,287 @@
+"""BD of one codec against an anchor on one dataset, from the per-image rows of ``rd.csv``.
+
+Averaging conventions (a setting, always printed):
+
+``mean-curve``  BD of the dataset-mean curves: at each rate point the mean bpp and the mean metric over
+                the images (the TreeNet paper's and CompressAI's convention). The metric is averaged
+                on its own scale, then mapped onto the BD axis (1 - LPIPS, MS-SSIM dB), which is how
+                published mean curves are converted too.
+``per-image``   the mean of per-image BDs, each on that image's own curve (transformed per image).
+
+Both use the same images: those with a row at every rate point of both codecs (others are listed
+in ``images_excluded``). A point whose mean is not finite (a missing metric value, PSNR = inf) is
+dropped by :func:`rdbench.bd.clean_curve` and reported in the notes.
+
+Bootstrap: images are resampled with replacement ``bootstrap`` times (numpy ``default_rng(seed)``,
+so a seed reproduces the interval), the BD is recomputed with the same averaging, and the interval
+is the percentile interval at ``confidence``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from rdbench.bd import METHOD_DESCRIPTIONS, METHODS, BDError, bd, metric_transform, quality_label, quality_transform
+from rdbench.results import RD_COLUMNS
+
+AVERAGING = ("mean-curve", "per-image")
+AVERAGING_DESCRIPTIONS = {
+    "mean-curve": "BD of the dataset-mean curves: mean bpp and mean quality per rate point",
+    "per-image": "mean of per-image BDs",
+}
+
+
+@dataclass(frozen=True)
+class BDSettings:
+    """How BD values are computed; ``describe()`` is printed with every result."""
+
+    method: str = "cubic"
+    averaging: str = "mean-curve"
+    bootstrap: int = 0  # resamples of images; 0: no interval
+    seed: int = 0
+    ms_ssim_db: bool = False  # MS-SSIM as -10 log10(1 - x) on the quality axis
+    confidence: float = 0.95
+    min_overlap: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise BDError(f"bd method {self.method!r} is not one of {', '.join(METHODS)}")
+        if self.averaging not in AVERAGING:
+            raise BDError(f"bd averaging {self.averaging!r} is not one of {', '.join(AVERAGING)}")
+        if int(self.bootstrap) < 0:
+            raise BDError(f"bd bootstrap must be >= 0 resamples, got {self.bootstrap!r}")
+        if not 0 < self.confidence < 1:
+            raise BDError(f"bd confidence must be in (0, 1), got {self.confidence!r}")
+
+    @classmethod
+    def from_config(cls, bd_config: Mapping[str, Any] | None) -> "BDSettings":
+        """From the workflow config's ``bd:`` mapping (keys method, averaging, bootstrap, seed, ms_ssim_db)."""
+        cfg = dict(bd_config or {})
+        unknown = set(cfg) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise BDError(f"unknown bd setting(s) {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+        return cls(**cfg)
+
+    def describe(self) -> str:
+        boot = (f"bootstrap {self.bootstrap} resamples of images, seed {self.seed}, "
+                f"{100 * self.confidence:g}% percentile interval" if self.bootstrap else "no bootstrap")
+        return (f"method {self.method} ({METHOD_DESCRIPTIONS[self.method]}); averaging {self.averaging} "
+                f"({AVERAGING_DESCRIPTIONS[self.averaging]}); {boot}; MS-SSIM "
+                f"{'in dB, -10 log10(1 - x)' if self.ms_ssim_db else 'raw'}")
+
+
+@dataclass(frozen=True)
+class CodecCurves:
+    """One codec's raw measurements of one metric: arrays of shape (points, images).
+
+    Points are in order of rising mean bpp; ``rate`` is bpp, ``quality`` the raw metric values.
+    """
+
+    codec: str
+    points: tuple[str, ...]
+    images: tuple[str, ...]
+    rate: np.ndarray
+    quality: np.ndarray
+
+    def select(self, images: Sequence[str]) -> "CodecCurves":
+        idx = [self.images.index(i) for i in images]
+        return replace(self, images=tuple(images), rate=self.rate[:, idx], quality=self.quality[:, idx])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The BD of ``test`` against ``anchor`` on one dataset and metric, with everything it rests on."""
+
+    dataset: str
+    anchor: str
+    test: str
+    metric: str
+    kind: str  # "rate" (percent) | "quality" (metric units on the BD axis)
+    value: float
+    overlap: float  # mean-curve: of the two mean curves; per-image: the smallest over images
+    settings: BDSettings
+    n_images: int
+    ci: tuple[float, float] | None = None
+    images_excluded: tuple[str, ...] = ()
+    bootstrap_failed: int = 0
+    source: str = "measured"  # "published": the test curve is an imported reference
+    notes: tuple[str, ...] = field(default=())
+
+    def describe(self) -> str:
+        """Several lines for a terminal: value, interval, method, averaging, overlap, notes."""
+        if self.kind == "rate":
+            fmt = lambda v: f"{v:+.2f}%"  # noqa: E731
+        else:
+            label = quality_label(self.metric, ms_ssim_db=self.settings.ms_ssim_db)
+            unit = " dB" if label.endswith("[dB]") else ""
+            fmt = lambda v: f"{v:+.3f}{unit}" if abs(v) >= 0.01 or v == 0 else f"{v:+.3g}{unit}"  # noqa: E731
+        ci = f"  [{100 * self.settings.confidence:g}% CI {fmt(self.ci[0])} .. {fmt(self.ci[1])}]" if self.ci else ""
+        if self.source == "published":
+            averaging = (f"averaging: mean-curve (the published curve's dataset means against the anchor's mean "
+                         f"curve over {self.n_images} images)")
+        else:
+            averaging = (f"averaging: {self.settings.averaging} ({AVERAGING_DESCRIPTIONS[self.settings.averaging]}),"
+                         f" {self.n_images} images")
+        lines = [f"BD-{self.kind} of {self.test} vs {self.anchor} on {self.dataset}, "
+                 f"{quality_label(self.metric, ms_ssim_db=self.settings.ms_ssim_db, unit=False)} ({self.metric}): "
+                 f"{fmt(self.value)}{ci}",
+                 f"method: {self.settings.method} ({METHOD_DESCRIPTIONS[self.settings.method]})", averaging,
+                 f"overlap: {100 * self.overlap:.1f}% of the union of the two curves' "
+                 f"{'quality' if self.kind == 'rate' else 'log-rate'} ranges"]
+        if self.settings.bootstrap:
+            lines.append(f"bootstrap: {self.settings.bootstrap} resamples, seed {self.settings.seed}"
+                         + (f", {self.bootstrap_failed} undefined and left out" if self.bootstrap_failed else ""))
+        if self.images_excluded:
+            lines.append(f"images left out (not at every point of both codecs): {', '.join(self.images_excluded)}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def as_row(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "metric": self.metric, "codec": self.test, "anchor": self.anchor,
+                "source": self.source, "kind": self.kind, "value": self.value,
+                "ci_low": self.ci[0] if self.ci else None, "ci_high": self.ci[1] if self.ci else None,
+                "overlap": self.overlap, "method": self.settings.method, "averaging": self.settings.averaging,
+                "n_images": self.n_images, "bootstrap": self.settings.bootstrap, "seed": self.settings.seed,
+                "notes": " | ".join(self.notes)}
+
+
+def select_dataset(df, dataset: str | None):
+    """The rows of one dataset; ``dataset=None`` is allowed when the table holds only one."""
+    present = sorted(df["dataset"].astype(str).unique())
+    if dataset is None:
+        if len(present) != 1:
+            raise BDError(f"rd.csv holds datasets {present}; choose one (--dataset)")
+        return df, present[0]
+    if dataset not in present:
+        raise BDError(f"dataset {dataset!r} is not in rd.csv; it holds {present}")
+    return df[df["dataset"].astype(str) == dataset], dataset
+
+
+def codec_curves(df, codec: str, metric: str) -> CodecCurves:
+    """Pivot one codec's rows of one dataset's ``rd.csv`` into (points, images) arrays."""
+    codecs = sorted(df["codec"].astype(str).unique())
+    if codec not in codecs:
+        raise BDError(f"codec {codec!r} has no rows in rd.csv; it holds {codecs}")
+    if metric not in df.columns:
+        raise BDError(f"metric {metric!r} is not a column of rd.csv; metric columns: "
+                      f"{[c for c in df.columns if c not in RD_COLUMNS]}")
+    rows = df[df["codec"].astype(str) == codec]
+    dup = rows.duplicated(["point", "image"])
+    if dup.any():
+        first = rows[dup].iloc[0]
+        raise BDError(f"rd.csv has {int(dup.sum())} duplicate row(s) for codec {codec!r}, e.g. point "
+                      f"{first['point']!r} image {first['image']!r}: aggregate each cell once")
+    table = rows.set_index(["point", "image"])[["bpp", metric]].astype(float).unstack("image")
+    rate, quality = table["bpp"], table[metric]
+    order = np.argsort(np.nanmean(rate.to_numpy(), axis=1), kind="stable")
+    return CodecCurves(codec, tuple(str(p) for p in rate.index[order]), tuple(str(i) for i in rate.columns),
+                       rate.to_numpy()[order], quality.to_numpy()[order])
+
+
+def paired(df, anchor: str, test: str, metric: str) -> tuple[CodecCurves, CodecCurves, tuple[str, ...]]:
+    """Anchor and test curves on their common images, and the images left out."""
+    a, t = codec_curves(df, anchor, metric), codec_curves(df, test, metric)
+    full_a = {i for k, i in enumerate(a.images) if np.isfinite(a.rate[:, k]).all()}
+    full_t = {i for k, i in enumerate(t.images) if np.isfinite(t.rate[:, k]).all()}
+    common = sorted(full_a & full_t)
+    excluded = tuple(sorted((set(a.images) | set(t.images)) - set(common)))
+    if not common:
+        raise BDError(f"codecs {anchor!r} and {test!r} have no image measured at every rate point of both")
+    return a.select(common), t.select(common), excluded
+
+
+def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSettings(), *,
+            kind: str = "rate", dataset: str | None = None, transform: str | None = None) -> Comparison:
+    """BD of ``test`` against ``anchor`` on the rows of one dataset (see the module docstring)."""
+    df, dataset = select_dataset(df, dataset)
+    a, t, excluded = paired(df, anchor, test, metric)
+    transform = transform or metric_transform(metric)
+    n = len(a.images)
+
+    def q(values):
+        return quality_transform(metric, values, ms_ssim_db=settings.ms_ssim_db, transform=transform)
+
+    def one(weights: np.ndarray):
+        return bd(a.rate @ weights, q(a.quality @ weights), t.rate @ weights, q(t.quality @ weights),
+                  kind=kind, method=settings.method, min_overlap=settings.min_overlap,
+                  anchor_name=anchor, test_name=test)
+
+    rng = np.random.default_rng(settings.seed)
+    draws = [np.bincount(rng.integers(0, n, n), minlength=n) / n for _ in range(settings.bootstrap)]
+    failed, samples = 0, []
+    if settings.averaging == "mean-curve":
+        result = one(np.full(n, 1.0 / n))
+        value, ovl, notes = result.value, result.overlap, list(result.notes)
+        for w in draws:
+            try:
+                samples.append(one(w).value)
+            except BDError:
+                failed += 1
+    else:
+        per = per_image(a, t, metric, settings, kind=kind, transform=transform)
+        values = np.array([r.value for r in per.values()])
+        value, ovl = float(values.mean()), min(r.overlap for r in per.values())
+        notes = [f"image {img}: {note}" for img, r in per.items() for note in r.notes]
+        samples = [float(values @ w) for w in draws]
+    ci = None
+    if samples:
+        alpha = (1 - settings.confidence) / 2
+        lo, hi = np.quantile(samples, [alpha, 1 - alpha])
+        ci = (float(lo), float(hi))
+    if failed:
+        notes.append(f"{failed} of {settings.bootstrap} bootstrap resamples had no BD (curves did not overlap)")
+    return Comparison(dataset, anchor, test, metric, kind, value, ovl, settings, n, ci, excluded, failed,
+                      "measured", tuple(notes))
+
+
+def per_image(a: CodecCurves, t: CodecCurves, metric: str, settings: BDSettings, *, kind: str = "rate",
+              transform: str | None = None, strict: bool = True) -> dict:
+    """image -> BDResult of that image's own curves (same images in ``a`` and ``t``).
+
+    ``strict``: an image without a BD raises a :class:`BDError` naming it; otherwise that image maps to
+    the error (for per-image tables).
+    """
+    def q(values):
+        return quality_transform(metric, values, ms_ssim_db=settings.ms_ssim_db, transform=transform)
+
+    out: dict = {}
+    for k, image in enumerate(a.images):
+        try:
+            out[image] = bd(a.rate[:, k], q(a.quality[:, k]), t.rate[:, k], q(t.quality[:, k]), kind=kind,
+                            method=settings.method, min_overlap=settings.min_overlap,
+                            anchor_name=a.codec, test_name=t.codec)
+        except BDError as exc:
+            if strict:
+                raise BDError(f"image {image}: {exc} (averaging='mean-curve' needs only the mean curves "
+                              "to overlap)") from exc
+            out[image] = exc
+    return out
+
+
+def compare_published(df, anchor: str, curve, metric: str, settings: BDSettings = BDSettings(), *,
+                      kind: str = "rate", dataset: str | None = None) -> Comparison:
+    """BD of a published mean curve (:class:`rdbench.report.published.PublishedCurve`) against the
+    measured anchor's mean curve. Always ``mean-curve`` (a published curve has no per-image values),
+    no interval; marked ``source="published"``."""
+    df, dataset = select_dataset(df, dataset)
+    bpp, values = curve.curve(metric)
+    a = codec_curves(df, anchor, metric)
+    keep = np.isfinite(a.rate).all(axis=0)
+    if not keep.any():
+        raise BDError(f"anchor {anchor!r} has no image measured at every rate point")
+    a = a.select([i for i, k in zip(a.images, keep) if k])
+    transform = metric_transform(metric)
+    result = bd(a.rate.mean(axis=1),
+                quality_transform(metric, a.quality.mean(axis=1), ms_ssim_db=settings.ms_ssim_db, transform=transform),
+                bpp, quality_transform(metric, values, ms_ssim_db=settings.ms_ssim_db, transform=transform),
+                kind=kind, method=settings.method, min_overlap=settings.min_overlap,
+                anchor_name=anchor, test_name=curve.label)
+    notes = list(result.notes)
+    if settings.averaging != "mean-curve":
+        notes.append("published curve: dataset means only, so BD of mean curves whatever the averaging setting")
+    return Comparison(dataset, anchor, curve.label, metric, kind, result.value, result.overlap,
+                      replace(settings, averaging="mean-curve", bootstrap=0), len(a.images), None, (), 0,
+                      "published", tuple(notes))

@@ -1,0 +1,101 @@
+"""Published RD curves imported from CompressAI's results JSON format, as reference rows and curves.
+
+    {"name": "BPG 8b 444 x265 ycbcr", "description": "...",
+     "results": {"bpp": [...], "psnr-rgb": [...], "ms-ssim-rgb": [...], "encoding_time": [...]}}
+
+One entry per rate point, each a dataset mean (bpp in bits per pixel, PSNR in dB on RGB, MS-SSIM
+on RGB in [0, 1]). Older files use ``psnr`` / ``ms-ssim``, which are read as ``psnr-rgb`` /
+``ms-ssim-rgb``; ``ms-ssim-db-rgb`` (-10 log10(1 - x)) is converted back to ``ms-ssim-rgb`` when
+the raw values are absent. Such curves are published numbers: every table and plot marks them
+"published" and none of them is ever ranked or reported as measured.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from rdbench.bd import BDError
+
+ALIASES = {"psnr": "psnr-rgb", "ms-ssim": "ms-ssim-rgb"}
+NOT_METRICS = {"bpp", "encoding_time", "decoding_time"}
+
+
+@dataclass(frozen=True)
+class PublishedCurve:
+    """One imported curve; ``metrics`` maps rdbench metric names to arrays aligned with ``bpp``."""
+
+    label: str
+    name: str
+    description: str
+    source: str  # the JSON file it came from
+    bpp: np.ndarray
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def has(self, metric: str) -> bool:
+        return metric in self.metrics
+
+    def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """(bpp, metric values) of this curve; a :class:`BDError` names the metrics it has otherwise."""
+        if metric not in self.metrics:
+            raise BDError(f"published curve {self.label!r} ({self.source}) has no {metric!r}; "
+                          f"it has {sorted(self.metrics)}")
+        return self.bpp, self.metrics[metric]
+
+
+def load_compressai_json(path: str | Path, label: str | None = None) -> PublishedCurve:
+    """Read one CompressAI results JSON; errors name the file and the bad key."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BDError(f"cannot read published curve {path}: {exc}") from exc
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict) or "bpp" not in results:
+        raise BDError(f"{path}: not a CompressAI results JSON (expected {{\"name\", \"results\": {{\"bpp\": "
+                      "[...], \"psnr-rgb\": [...]}}}})")
+    bpp = _array(results["bpp"], path, "bpp")
+    metrics: dict[str, np.ndarray] = {}
+    for key, values in results.items():
+        if key in NOT_METRICS:
+            continue
+        arr = _array(values, path, key)
+        if len(arr) != len(bpp):
+            raise BDError(f"{path}: results[{key!r}] has {len(arr)} values but bpp has {len(bpp)}")
+        metrics[ALIASES.get(key, key)] = arr
+    if "ms-ssim-db-rgb" in metrics and "ms-ssim-rgb" not in metrics:
+        metrics["ms-ssim-rgb"] = 1.0 - 10.0 ** (-metrics["ms-ssim-db-rgb"] / 10.0)
+    name = str(data.get("name") or path.stem)
+    return PublishedCurve(label or name, name, str(data.get("description", "")), str(path), bpp, metrics)
+
+
+def load_published(paths: Iterable[str | Path]) -> list[PublishedCurve]:
+    """Load several files; labels are the JSON names, or the file stems where names repeat
+    (CompressAI names its MSE- and MS-SSIM-trained models alike)."""
+    curves = [load_compressai_json(p) for p in paths]
+    names = [c.name for c in curves]
+    out = []
+    for curve in curves:
+        if names.count(curve.name) > 1:
+            curve = PublishedCurve(Path(curve.source).stem, curve.name, curve.description, curve.source,
+                                   curve.bpp, curve.metrics)
+        out.append(curve)
+    labels = [c.label for c in out]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise BDError(f"published curves listed twice: {dup}; list each file once")
+    return out
+
+
+def _array(values, path: Path, key: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise BDError(f"{path}: results[{key!r}] is not a list of numbers: {exc}") from exc
+    if arr.ndim != 1:
+        raise BDError(f"{path}: results[{key!r}] must be a flat list, got shape {arr.shape}")
+    return arr

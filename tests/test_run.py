@@ -1,0 +1,105 @@
+"""The engine: canonical inputs, per-image resume, failure isolation, metric reuse, aggregation."""
+
+import csv
+
+import pytest
+
+from rdbench import images, results, run
+from rdbench.codecs import codecs
+
+pytestmark = pytest.mark.usefixtures("kodak_dir")
+
+
+@pytest.fixture
+def small_set(tmp_path, crop):
+    """Three real 96x128 Kodak crops as a folder dataset."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    for i, (top, left) in enumerate([(0, 0), (200, 300), (400, 600)]):
+        images.write_png(folder / f"img{i}.png", crop(96, 128, top, left))
+    return folder
+
+
+def test_prepare_reports_every_bad_image_before_coding(small_set, tmp_path):
+    (small_set / "broken.png").write_bytes((small_set / "img0.png").read_bytes()[:200])
+    (small_set / "empty.png").write_bytes(b"")
+    with pytest.raises(images.ImageError, match="2 image\\(s\\) of .* cannot be measured") as err:
+        run.prepare(str(small_set), tmp_path / "prep")
+    assert "broken.png" in str(err.value) and "empty.png" in str(err.value)
+    assert not (tmp_path / "prep" / "index.json").exists()
+
+
+def test_a_failing_image_loses_nothing_and_a_rerun_codes_only_it(small_set, tmp_path, monkeypatch):
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    jpeg = codecs.get("jpeg")
+    real_encode, calls = jpeg.encode, []
+
+    def flaky(self, src, point, bitstream):
+        calls.append(src.stem)
+        if src.stem == "img1":
+            raise RuntimeError("encoder crashed")
+        real_encode(self, src, point, bitstream)
+
+    monkeypatch.setattr(jpeg, "encode", flaky)
+    out = tmp_path / "cell"
+    with pytest.raises(run.CellError, match="1 of 3 image\\(s\\) failed.*img1: RuntimeError: encoder crashed"):
+        run.code_cell("jpeg", {}, index, "50", out)
+    assert sorted(p.name for p in out.glob("img*.json")) == ["img0.json", "img2.json"]
+    assert not (out / "coding.json").exists()
+
+    monkeypatch.setattr(jpeg, "encode", lambda self, s, p, b: (calls.append(s.stem), real_encode(self, s, p, b)))
+    calls.clear()
+    coding = results.read_json(run.code_cell("jpeg", {}, index, "50", out))
+    assert calls == ["img1"]  # the saved images were not coded again
+    assert [r["image"] for r in coding["records"]] == ["img0", "img1", "img2"]
+    for r in coding["records"]:
+        assert r["bytes"] == (out / f"{r['image']}.bin").stat().st_size
+        assert r["bpp"] == pytest.approx(8 * r["bytes"] / (96 * 128))
+
+    calls.clear()
+    run.code_cell("jpeg", {"points": [50, 80]}, index, "50", out)  # other options: another fingerprint
+    assert calls == ["img0", "img1", "img2"]
+
+
+def test_wrong_size_reconstruction_is_an_error_not_a_number(small_set, tmp_path, monkeypatch):
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    jpeg = codecs.get("jpeg")
+    real_decode = jpeg.decode
+
+    def cropping(self, bitstream, out_png):
+        real_decode(self, bitstream, out_png)
+        images.write_png(out_png, images.read_png(out_png)[:-1])
+
+    monkeypatch.setattr(jpeg, "decode", cropping)
+    with pytest.raises(run.CellError, match="decoded img0 as 128x95, expected 128x96"):
+        run.code_cell("jpeg", {}, index, "50", tmp_path / "cell")
+
+
+def test_unavailable_codec_is_refused_with_its_reason(small_set, tmp_path):
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    with pytest.raises(run.CodecUnavailable, match="codec 'vvc420' is not available: .*nonexistent"):
+        run.code_cell("vvc420", {"ffmpeg": str(tmp_path / "nonexistent")}, index, "37", tmp_path / "cell")
+
+
+def test_measure_reuses_values_and_adds_only_new_metrics(small_set, tmp_path, monkeypatch):
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    coding = run.code_cell("jpeg", {}, index, "50", tmp_path / "cell")
+    cell_path = tmp_path / "cells" / "small" / "jpeg" / "50.json"
+    cell = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb"], cell_path))
+    assert cell["manifest"]["codec"]["name"] == "jpeg" and len(cell["manifest"]["dataset"]["hash"]) == 64
+    assert all(20 < r["metrics"]["psnr-rgb"] < 50 for r in cell["records"])
+
+    from rdbench.metrics import metrics
+
+    import dataclasses
+
+    failing = dataclasses.replace(metrics.get("psnr-rgb"), fn=lambda *a: pytest.fail("psnr-rgb recomputed"))
+    monkeypatch.setitem(metrics._entries, "psnr-rgb", failing)
+    cell2 = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb", "ms-ssim-rgb"], cell_path))
+    assert [r["metrics"]["psnr-rgb"] for r in cell2["records"]] == [r["metrics"]["psnr-rgb"] for r in cell["records"]]
+    assert all(0.8 < r["metrics"]["ms-ssim-rgb"] <= 1 for r in cell2["records"])
+
+    n = run.aggregate([cell_path], tmp_path / "rd.csv")
+    rows = list(csv.DictReader(open(tmp_path / "rd.csv")))
+    assert n == 3 and {r["image"] for r in rows} == {"img0", "img1", "img2"}
+    assert set(results.RD_COLUMNS) | {"psnr-rgb", "ms-ssim-rgb"} == set(rows[0])

@@ -1,0 +1,77 @@
+"""The small workflow end to end under Snakemake: real codecs on real images, caching, kill + resume."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+             "--configfile", str(REPO / ".test/config_small/config.yaml"), "--cores", "2"]
+TIMINGS = {"encode_s", "decode_s"}
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("kodak_dir")]
+
+
+def snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(SNAKEMAKE + ["--directory", str(workdir), *extra], capture_output=True, text=True,
+                          timeout=900)
+
+
+def rd_rows(workdir: Path) -> list[dict]:
+    with open(workdir / "results/kodak/rd.csv") as f:
+        return [{k: v for k, v in row.items() if k not in TIMINGS} for row in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("wf-full")
+    proc = snakemake(workdir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return workdir
+
+
+def test_small_workflow_writes_rd_csv_and_skips_absent_codecs(finished):
+    rows = rd_rows(finished)
+    assert len(rows) == 3 * 3 * 3  # codecs x points x images
+    assert {r["codec"] for r in rows} == {"jpeg", "webp", "hevc444"}
+    for codec in ("jpeg", "webp", "hevc444"):
+        per_point = {}
+        for r in rows:
+            if r["codec"] == codec:
+                per_point.setdefault(r["point"], []).append((float(r["bpp"]), float(r["psnr-rgb"])))
+        means = sorted((sum(b for b, _ in v) / 3, sum(p for _, p in v) / 3) for v in per_point.values())
+        assert [p for _, p in means] == sorted(p for _, p in means), f"{codec}: PSNR must rise with rate"
+    availability = json.loads((finished / "results/availability.json").read_text())
+    assert "bpg" in availability["skipped"] and "bpgenc" in availability["skipped"]["bpg"]
+    assert (finished / "logs/code/kodak/jpeg/50.log").is_file()
+
+
+def test_a_second_run_does_no_work(finished):
+    before = {p: p.stat().st_mtime_ns for p in (finished / "results").rglob("*") if p.is_file()}
+    proc = snakemake(finished)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    after = {p: p.stat().st_mtime_ns for p in (finished / "results").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_a_killed_run_restarted_gives_the_same_rd_csv(finished, tmp_path):
+    proc = subprocess.Popen(SNAKEMAKE + ["--directory", str(tmp_path)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "work").rglob("*.bin")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # a hard kill: no cleanup handlers run
+    proc.wait()
+    assert not (tmp_path / "results/kodak/rd.csv").exists(), "killed too late to test resuming"
+    assert snakemake(tmp_path, "--unlock").returncode == 0  # a SIGKILL leaves Snakemake's lock behind
+    again = snakemake(tmp_path, "--rerun-incomplete")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert rd_rows(tmp_path) == rd_rows(finished)

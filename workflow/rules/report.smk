@@ -1,0 +1,72 @@
+# rd.csv -> Table I, RD plots, report.html. Each rule calls one function of rdbench/report/build.py
+# through a shim in workflow/scripts/; settings come from config keys anchor, metrics, bd, published.
+# Needs from common.smk: RESULTS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
+# COMPLEXITY_TARGETS (Tables II/III) when that file is included too.
+
+PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
+TABLE1_FILES = [
+    f"{RESULTS}/tables/{name}"
+    for name in ("table1.csv", "table1_details.csv", "table1.md", "table1.tex", "table1.html", "table1.json",
+                 "tables.md")
+]
+PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
+                    ext=["png", "svg"])
+REPORT_HTML = f"{RESULTS}/report.html"
+REPORT_TARGETS = TABLE1_FILES + PLOT_FILES + [REPORT_HTML]
+
+
+def complexity_tables(wildcards):
+    """Tables II/III: the CSVs among complexity.smk's COMPLEXITY_TARGETS, when the workflow includes it."""
+    return [p for p in globals().get("COMPLEXITY_TARGETS", []) if p.endswith(".csv")]
+
+
+rule bd_tables:
+    input:
+        rd=RD_CSVS,
+        published=sorted({p for paths in PUBLISHED.values() for p in paths}),
+        availability=AVAILABILITY,
+        complexity=complexity_tables,
+    output:
+        TABLE1_FILES,
+    params:
+        results=RESULTS,
+        datasets=DATASETS,
+        metrics=METRICS,
+    log:
+        "logs/report/tables.log",
+    script:
+        "../scripts/tables.py"
+
+
+rule rd_plots:
+    input:
+        rd=f"{RESULTS}/{{dataset}}/rd.csv",
+        published=lambda wc: PUBLISHED.get(wc.dataset, []),
+    output:
+        expand(f"{RESULTS}/plots/{{{{dataset}}}}/{{metric}}.{{ext}}", metric=METRICS, ext=["png", "svg"]),
+    params:
+        results=RESULTS,
+        datasets=DATASETS,
+        metrics=METRICS,
+    log:
+        "logs/report/plots/{dataset}.log",
+    script:
+        "../scripts/plots.py"
+
+
+rule report_html:
+    input:
+        rd=RD_CSVS,
+        table1=f"{RESULTS}/tables/table1.json",
+        plots=PLOT_FILES,
+        complexity=complexity_tables,
+    output:
+        REPORT_HTML,
+    params:
+        results=RESULTS,
+        datasets=DATASETS,
+        metrics=METRICS,
+    log:
+        "logs/report/html.log",
+    script:
+        "../scripts/report.py"

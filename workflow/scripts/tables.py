@@ -1,0 +1,13 @@
+"""Shim: rule bd_tables -> rdbench.report.build.make_tables."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+from rdbench.report.build import make_tables, report_settings  # noqa: E402
+
+sm = snakemake  # noqa: F821
+settings = report_settings(sm.config, results=sm.params.results, datasets=list(sm.params.datasets),
+                           metrics=list(sm.params.metrics))
+make_tables(settings)
