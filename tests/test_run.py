@@ -42,7 +42,7 @@ def test_a_failing_image_loses_nothing_and_a_rerun_codes_only_it(small_set, tmp_
 
     monkeypatch.setattr(jpeg, "encode", flaky)
     out = tmp_path / "cell"
-    with pytest.raises(run.CellError, match="1 of 3 image\\(s\\) failed.*img1: RuntimeError: encoder crashed"):
+    with pytest.raises(run.CellError, match="(?s)1 of 3 image\\(s\\) failed.*img1: RuntimeError: encoder crashed"):
         run.code_cell("jpeg", {}, index, "50", out)
     assert sorted(p.name for p in out.glob("img*.json")) == ["img0.json", "img2.json"]
     assert not (out / "coding.json").exists()
