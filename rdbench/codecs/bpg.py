@@ -18,12 +18,12 @@ The .bpg file holds the picture size, so decoding needs nothing else. Rate = the
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from rdbench.datasets import sha256_file
 from rdbench import images
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, find_program, run_command, scratch_dir
 
@@ -108,7 +108,7 @@ class BPG(Codec):
 
     def describe(self) -> dict[str, Any]:
         if self._hashes is None and self.available():
-            self._hashes = {p: _sha256(p) for p in (self.bpgenc, self.bpgdec)}
+            self._hashes = {p: sha256_file(p) for p in (self.bpgenc, self.bpgdec)}
         return {**super().describe(), "tool": "libbpg (bpgenc/bpgdec)",
                 "programs": {"bpgenc": self.bpgenc, "bpgdec": self.bpgdec}, "sha256": self._hashes or {},
                 "timeout_s": self.timeout,
@@ -120,11 +120,3 @@ class BPG(Codec):
     def _require(self) -> None:
         if not (status := self.available()):
             raise CodecError(f"bpg is not available: {status.reason}")
-
-
-def _sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -23,12 +23,12 @@ Finding it: options ``checkout`` and ``python``, else ``$RDBENCH_JPEGAI_DIR`` an
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from rdbench.datasets import sha256_file
 from rdbench import images
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, run_command, scratch_dir
 
@@ -130,7 +130,7 @@ class JPEGAI(Codec):
     def describe(self) -> dict[str, Any]:
         if self._provenance is None and self.available():
             self._provenance = {"git_commit": _git_commit(self.checkout),
-                                "cfg_sha256": {n: _sha256(self.checkout / n) for n in self.cfg_files}}
+                                "cfg_sha256": {n: sha256_file(self.checkout / n) for n in self.cfg_files}}
         cfg = " ".join(self.cfg_files)
         return {**super().describe(), "tool": "JPEG AI reference software (VM)", "profile": self.profile,
                 "tools": self.tools, "checkout": str(self.checkout) if self.checkout else None,
@@ -160,11 +160,3 @@ def _git_commit(checkout: Path) -> str | None:
     except OSError:
         pass
     return None
-
-
-def _sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -31,7 +31,6 @@ Finding it: ``bin_dir`` option, else ``$RDBENCH_VTM_DIR``, else PATH; ``cfg`` op
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from rdbench.datasets import sha256_file
 from rdbench import images
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, find_program, run_command, scratch_dir
 
@@ -146,7 +146,7 @@ class VTM(Codec):
 
     def describe(self) -> dict[str, Any]:
         if self._hashes is None and self.available():
-            self._hashes = {str(p): _sha256(p) for p in (self.encoder, self.decoder, self.cfg)}
+            self._hashes = {str(p): sha256_file(p) for p in (self.encoder, self.decoder, self.cfg)}
         return {**super().describe(), "tool": "VTM (VVC reference software), all intra",
                 "programs": {"encoder": self.encoder, "decoder": self.decoder, "cfg": str(self.cfg)},
                 "sha256": self._hashes or {}, "timeout_s": self.timeout,
@@ -296,11 +296,3 @@ def _find_cfg(cfg: str | os.PathLike | None, encoder: str | None) -> Path | None
         guess = Path(encoder).resolve().parent.parent / "cfg" / "encoder_intra_vtm.cfg"
         return guess if guess.is_file() else None
     return None
-
-
-def _sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

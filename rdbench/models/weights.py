@@ -18,7 +18,6 @@ entropy coders' CDF tables, so encoder and decoder use exactly the stored tables
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -29,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from rdbench.datasets import sha256_file
 from rdbench.codecs.base import CodecError
 
 # Architectures a sidecar may name: the allow-list keeps a JSON file from importing arbitrary code.
@@ -84,11 +84,7 @@ def weights_path(codec_name: str, point: int, weights_dir: str | os.PathLike | N
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any]) -> str:
