@@ -5,7 +5,11 @@ import sys
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+import torch  # noqa: E402
+
 from rdbench.run import measure_cell  # noqa: E402
 
 sm = snakemake  # noqa: F821
+# Use the cores the scheduler gave this job, not every core: jobs run side by side.
+torch.set_num_threads(sm.threads)
 measure_cell(sm.input.coding, sm.input.index, list(sm.params.metrics), sm.output[0])
