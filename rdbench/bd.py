@@ -225,13 +225,13 @@ def metric_transform(metric: str) -> str:
     not registered or its plugin cannot be loaded here, falls back to a table of known names
     (psnr*, ms-ssim*, ssim: identity; nlpd, lpips*, dists: one-minus).
     """
-    from rdbench.metrics import metrics
+    from rdbench.metrics import metrics, resolve
     from rdbench.registry import RegistryError
 
     load_error = ""
-    if metric in metrics:
+    if metric.partition(":")[0] in metrics:
         try:
-            return metrics.get(metric).bd_transform
+            return resolve(metric).bd_transform
         except RegistryError as exc:
             load_error = f" (its plugin failed to load: {exc})"
     for prefix in sorted(_TRANSFORM_BY_NAME, key=len, reverse=True):

@@ -181,13 +181,16 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
                  out_path: str | Path) -> Path:
     """Compute every metric for every image of a coded cell; writes the cell JSON.
 
-    Values already in a previous version of `out_path` for the same reconstruction and metric
-    version are reused, so adding a metric computes only that metric.
+    Metrics are named as in the config: ``name`` or ``name:variant``. Values already in a previous
+    version of `out_path` for the same reconstruction and metric version are reused, so adding a
+    metric computes only that metric. An image too small for a metric (MS-SSIM's five scales, say)
+    gets ``null`` for it and the reason under ``metric_errors``; the other metrics still count.
     """
-    from rdbench.metrics import metrics
+    from rdbench.metrics import resolve
+    from rdbench.metrics.common import ImageTooSmallError
 
     coding = results.read_json(coding_path)
-    chosen = {name: metrics.get(name) for name in metric_names}
+    chosen = {name: resolve(name) for name in metric_names}
     described = {name: m.describe() for name, m in chosen.items()}
     previous = _previous_values(out_path, described)
     coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
@@ -197,11 +200,19 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
         recon_sha = datasets.sha256_file(recon_path)
         values = dict(previous.get((rec["image"], recon_sha), {}))
         todo = [n for n in chosen if n not in values]
+        errors = {}
         if todo:
             ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
             for name in todo:
-                values[name] = chosen[name](ref, dist)
-        records.append({**rec, "recon_sha256": recon_sha, "metrics": {n: values[n] for n in chosen}})
+                try:
+                    values[name] = chosen[name](ref, dist)
+                except ImageTooSmallError as exc:
+                    values[name], errors[name] = None, str(exc)
+                    log.warning("%s: %s", rec["image"], exc)
+        record = {**rec, "recon_sha256": recon_sha, "metrics": {n: values[n] for n in chosen}}
+        if errors:
+            record["metric_errors"] = errors
+        records.append(record)
     cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
                                                                       "point_kind", "manifest")},
             "metrics": described, "records": records}
@@ -215,7 +226,8 @@ def _previous_values(out_path: str | Path, described: dict) -> dict:
     except (OSError, ValueError):
         return {}
     same = [n for n, d in described.items() if old.get("metrics", {}).get(n) == d]
-    return {(r["image"], r.get("recon_sha256")): {n: r["metrics"][n] for n in same if n in r["metrics"]}
+    return {(r["image"], r.get("recon_sha256")): {n: r["metrics"][n] for n in same
+                                                  if r["metrics"].get(n) is not None}
             for r in old["records"]}
 
 

@@ -245,4 +245,4 @@ def test_cli_metric_prints_the_value_and_lists_metrics(kodak, tmp_path, capsys):
     assert all(name in listing for name in ("psnr-rgb", "ms-ssim-rgb", "nlpd", "lpips", "dists"))
     assert main(["metric", "psnr-rgb", str(tmp_path / "ref.png"), str(tmp_path / "dist.png"),
                  "--variant", "vgg"]) == 1
-    assert "has no variants" in capsys.readouterr().err
+    assert "has no variant 'vgg' (variants: none)" in capsys.readouterr().err

@@ -103,3 +103,31 @@ def test_measure_reuses_values_and_adds_only_new_metrics(small_set, tmp_path, mo
     rows = list(csv.DictReader(open(tmp_path / "rd.csv")))
     assert n == 3 and {r["image"] for r in rows} == {"img0", "img1", "img2"}
     assert set(results.RD_COLUMNS) | {"psnr-rgb", "ms-ssim-rgb"} == set(rows[0])
+
+
+def test_measure_names_variants_and_records_images_too_small_for_a_metric(small_set, tmp_path, monkeypatch):
+    from rdbench.metrics import metric, metrics
+    from rdbench.metrics.common import ImageTooSmallError
+
+    @metric("toy", higher_is_better=False, variants=("a", "b"), default_variant="a")
+    def toy(reference, distorted, variant="a"):
+        if variant == "b" and reference.shape[0] < 100:  # every crop is 96 px high
+            raise ImageTooSmallError("toy: too small for b")
+        return {"a": 1.0, "b": 2.0}[variant]
+
+    metrics.names()  # discover the entry points before adding to them
+    monkeypatch.setitem(metrics._entries, "toy", toy)
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    coding = run.code_cell("jpeg", {}, index, "50", tmp_path / "cell")
+    cell_path = tmp_path / "cells" / "small" / "jpeg" / "50.json"
+    cell = results.read_cell(run.measure_cell(coding, index, ["toy", "toy:b", "psnr-rgb"], cell_path))
+    assert cell["metrics"]["toy"]["variant"] == "a" and cell["metrics"]["toy:b"]["variant"] == "b"
+    for r in cell["records"]:
+        assert r["metrics"]["toy"] == 1.0 and r["metrics"]["toy:b"] is None and r["metrics"]["psnr-rgb"] > 20
+        assert r["metric_errors"] == {"toy:b": "toy: too small for b"}
+    run.aggregate([cell_path], tmp_path / "rd.csv")
+    rows = list(csv.DictReader(open(tmp_path / "rd.csv")))
+    assert [(float(r["toy"]), r["toy:b"]) for r in rows] == [(1.0, "")] * 3
+
+    with pytest.raises(ValueError, match="metric 'toy' has no variant 'c' \\(variants: a, b\\)"):
+        run.measure_cell(coding, index, ["toy:c"], cell_path)

@@ -19,7 +19,7 @@ LPIPS and DISTS need their weights: `rdbench weights install` once.
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", nargs="?", help="metric name (see --list)")
+    parser.add_argument("name", nargs="?", help="metric name (see --list), or NAME:VARIANT")
     parser.add_argument("reference", nargs="?", help="reference image (PNG, ...)")
     parser.add_argument("distorted", nargs="?", help="distorted / reconstructed image, same size")
     parser.add_argument("--variant", help="metric variant (e.g. lpips: vgg | alex; dists: official | piq)")
@@ -28,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rdbench.metrics import metrics
+    from rdbench.metrics import metrics, resolve
 
     if args.list:
         return _list(metrics)
@@ -36,22 +36,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give NAME REFERENCE DISTORTED (or --list); e.g. `rdbench metric psnr-rgb ref.png rec.png`")
     from rdbench.images import load_rgb8
 
-    m = metrics.get(args.name)
-    kwargs = {}
+    m = resolve(args.name)
     if args.variant is not None:
-        if args.variant not in m.variants:
-            allowed = ", ".join(m.variants) if m.variants else "none (it has no variants)"
-            raise ValueError(f"{m.name}: unknown variant {args.variant!r}; allowed: {allowed}")
-        kwargs["variant"] = args.variant
+        m = m.with_variant(args.variant)
     images = []
     for label, path in (("reference", args.reference), ("distorted", args.distorted)):
         rgb, notes = load_rgb8(path)
         for note in notes:
             print(f"{label} {path}: {note}", file=sys.stderr)
         images.append(rgb)
-    value = m(images[0], images[1], **kwargs)
+    value = m(images[0], images[1])
     if args.json:
-        print(json.dumps({"metric": m.name, "variant": kwargs.get("variant", m.default_variant), "value": value,
+        print(json.dumps({"metric": m.name, "variant": m.default_variant, "value": value,
                           "unit": m.unit, "higher_is_better": m.higher_is_better,
                           "reference": args.reference, "distorted": args.distorted}))
     else:

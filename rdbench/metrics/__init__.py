@@ -5,4 +5,12 @@ from rdbench.registry import Registry
 
 metrics: Registry[Metric] = Registry("metric", group="rdbench.metrics")
 
-__all__ = ["Metric", "check_pair", "metric", "metrics"]
+
+def resolve(spec: str) -> Metric:
+    """The metric a config or column names: ``name`` (its default variant) or ``name:variant``."""
+    name, _, variant = spec.partition(":")
+    found = metrics.get(name)
+    return found.with_variant(variant) if variant else found
+
+
+__all__ = ["Metric", "check_pair", "metric", "metrics", "resolve"]

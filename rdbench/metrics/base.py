@@ -13,7 +13,8 @@ entry-point group, pointing at a :class:`Metric` object::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -34,6 +35,14 @@ class Metric:
     def __call__(self, reference: np.ndarray, distorted: np.ndarray, **kwargs) -> float:
         check_pair(reference, distorted, self.name)
         return float(self.fn(reference, distorted, **kwargs))
+
+    def with_variant(self, variant: str) -> "Metric":
+        """This metric fixed to one of its variants, named ``name:variant`` (a column of its own)."""
+        if variant not in self.variants:
+            known = ", ".join(self.variants) or "none"
+            raise ValueError(f"metric {self.name!r} has no variant {variant!r} (variants: {known})")
+        return replace(self, name=f"{self.name}:{variant}", fn=functools.partial(self.fn, variant=variant),
+                       default_variant=variant)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "higher_is_better": self.higher_is_better, "unit": self.unit,

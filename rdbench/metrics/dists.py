@@ -1,6 +1,9 @@
 """DISTS (Ding, Ma, Wang & Simoncelli 2020) with pinned offline weights; variants ``official``, ``piq``.
 
-``official`` (default) is the formulation of the authors' DISTS_pytorch==0.1, at full resolution:
+``piq`` (default) is what the TreeNet paper computed: piq 0.8.0's ``DISTS``, which first resizes
+bilinearly (no antialiasing, ``align_corners=False``) to 256 px on the short side whenever that side
+exceeds 256 px, then applies the formulation below. ``official`` is the authors' DISTS_pytorch==0.1
+formulation at full resolution (no resize), for numbers that keep detail above 256 px:
 
     taps t = 0..5: the image x in [0, 1] itself, then VGG16 relu1_2 ... relu5_3 of (x - mean) / std
                    (ImageNet mean/std), max pooling replaced by L2 pooling (networks.L2Pool)
@@ -11,11 +14,8 @@
 
 with c = 1e-6, variances and covariance over all positions of the map (population, 1/n), and
 alpha, beta (1475 = 3 + 64 + 128 + 256 + 512 + 512 channel weights each) from DISTS_pytorch.
-No resize: DISTS_pytorch only resizes when its caller asks (``prepare_image(resize=True)``).
-
-``piq`` is piq 0.8.0's ``DISTS``: the same network, but first a bilinear resize (no antialiasing,
-``align_corners=False``) to 256 px on the short side whenever that side exceeds 256 px. Useful to
-reproduce numbers computed with piq; it discards detail above 256 px, so it is not the default.
+DISTS_pytorch itself only resizes when its caller asks (``prepare_image(resize=True)``). The default
+follows the paper so that its tables can be regenerated; the manifest records the variant of every value.
 
 Lower is better, 0 for identical images; BD-rate uses 1 - DISTS. Runs on the metrics device in
 float32 (TF32 off), the pair as one batch. The statistics are per-tile sums (float32 cascade sums,
@@ -38,17 +38,17 @@ from rdbench.metrics.base import metric
 from rdbench.metrics.common import exact_float32, pair_tensor, torch_device
 from rdbench.metrics.networks import TrunkSpec, build_trunk, tiled_taps
 
-VARIANTS = ("official", "piq")
+VARIANTS = ("piq", "official")
 SPEC = TrunkSpec("vgg16", pooling="l2", input_transform="imagenet", tap_input=True)
 CHANNELS = (3, 64, 128, 256, 512, 512)
 C = 1e-6
 PIQ_SIDE = 256
 
 
-@metric("dists", higher_is_better=False, unit="", variants=VARIANTS, default_variant="official",
+@metric("dists", higher_is_better=False, unit="", variants=VARIANTS, default_variant="piq",
         implementation="rdbench, DISTS_pytorch 0.1 formulation; 'piq' resizes like piq 0.8.0",
         weights=pinned_weights.pinned("vgg16", "dists-alpha-beta"))
-def dists(reference: np.ndarray, distorted: np.ndarray, variant: str = "official") -> float:
+def dists(reference: np.ndarray, distorted: np.ndarray, variant: str = "piq") -> float:
     """DISTS between two HxWx3 uint8 RGB images (about 0..1; lower is better)."""
     if variant not in VARIANTS:
         raise ValueError(f"dists: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
