@@ -4,12 +4,16 @@
     python benchmarks/codecs.py --images 6            # the first 6 images
     python benchmarks/codecs.py --codecs hevc444 --points all
     python benchmarks/codecs.py --codecs jpeg --points 50,75
+    python benchmarks/codecs.py --codecs none          # only the small workflow's wall time
 
 Images come from ``--data`` (a folder of PNGs), else ``$RDBENCH_DATA/kodak``. Each encode and
 decode runs sequentially in this process through the codec contract (PNG -> file -> PNG), timed with
 ``perf_counter`` around the call (PNG reading/writing included, as the workflow times it). The table
 gives the median seconds per image, the mean bits per pixel (8 x file size / pixels) and the mean of
-per-image RGB PSNR (not the PSNR of the mean MSE). On a shared machine timings vary by +-30 %.
+per-image RGB PSNR (not the PSNR of the mean MSE). Then, unless ``--no-workflow``, the wall time of
+the small workflow (``.test/config_small``: 3 images x 3 points x 3 codecs, PSNR and MS-SSIM, tables,
+plots and report) run by Snakemake with ``--cores 2`` in a fresh folder, and of its no-op rerun.
+On a shared machine timings vary by +-30 %.
 """
 
 from __future__ import annotations
@@ -18,36 +22,43 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import add_data_arguments, image_paths
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, help="folder of PNG images (default: $RDBENCH_DATA/kodak)")
-    parser.add_argument("--images", type=int, default=24, help="use the first N images (default 24)")
+    add_data_arguments(parser, default_images=24)
     parser.add_argument("--codecs", default="", help="comma-separated codec names (default: every registered one)")
     parser.add_argument("--points", default="middle",
                         help="'middle' (default: the middle of each ladder), 'all', or comma-separated points")
+    parser.add_argument("--no-workflow", action="store_true", help="skip timing the small workflow")
     return parser.parse_args(argv)
 
 
-def image_paths(args: argparse.Namespace) -> list[Path]:
-    folder = args.data
-    if folder is None:
-        root = os.environ.get("RDBENCH_DATA")
-        if not root:
-            raise SystemExit("no images: pass --data FOLDER or set RDBENCH_DATA (with a kodak/ folder inside)")
-        folder = Path(root) / "kodak"
-    paths = sorted(folder.glob("*.png"))[: args.images]
-    if not paths:
-        raise SystemExit(f"no PNG images in {folder}")
-    return paths
+REPO = Path(__file__).resolve().parent.parent
+
+
+def time_small_workflow(workdir: Path) -> list[tuple[str, float]]:
+    """Wall seconds of the small workflow from scratch, then of its rerun (which must do nothing)."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile",
+               str(REPO / ".test/config_small/config.yaml"), "--cores", "2", "--directory", str(workdir)]
+    timings = []
+    for label in ("small workflow, fresh", "small workflow, rerun"):
+        start = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"the small workflow failed:\n{proc.stderr[-3000:]}")
+        timings.append((label, time.perf_counter() - start))
+    return timings
+
 
 
 def choose_points(codec, spec: str) -> list:
@@ -90,7 +101,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     images = image_paths(args)
     refs = [read_png(p) for p in images]
-    names = [n.strip() for n in args.codecs.split(",") if n.strip()] or codecs.names()
+    names = [n.strip() for n in args.codecs.split(",") if n.strip() not in ("", "none")]
+    names = names if args.codecs else codecs.names()
     rows, skipped = [], []
     with tempfile.TemporaryDirectory(prefix="rdbench-bench-") as tmp:
         for name in names:
@@ -116,6 +128,10 @@ def main(argv=None) -> int:
         print(f"{name:<10} {point!s:>6} {r['bpp']:>7.3f} {r['psnr']:>9.2f} {r['enc']:>7.3f} {r['dec']:>7.3f}")
     for name, reason in skipped:
         print(f"skipped {name}: {reason}")
+    if not args.no_workflow:
+        with tempfile.TemporaryDirectory(prefix="rdbench-bench-wf-") as tmp:
+            for label, seconds in time_small_workflow(Path(tmp)):
+                print(f"{label}: {seconds:.1f} s wall")
     return 0
 
 

@@ -20,29 +20,18 @@ import statistics
 import time
 from pathlib import Path
 
+from _common import add_data_arguments, image_paths
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, help="folder of PNG images (default: $RDBENCH_DATA/kodak)")
-    parser.add_argument("--images", type=int, default=6, help="use the first N images (default 6)")
+    add_data_arguments(parser, default_images=6)
     parser.add_argument("--metrics", default="", help="comma-separated metric names (default: all registered)")
     parser.add_argument("--quality", type=int, default=50, help="JPEG quality of the distorted images (default 50)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     return parser.parse_args(argv)
 
-
-def image_paths(args: argparse.Namespace) -> list[Path]:
-    folder = args.data
-    if folder is None:
-        root = os.environ.get("RDBENCH_DATA")
-        if not root:
-            raise SystemExit("no images: pass --data FOLDER or set RDBENCH_DATA (with a kodak/ folder inside)")
-        folder = Path(root) / "kodak"
-    paths = sorted(folder.glob("*.png"))[: args.images]
-    if not paths:
-        raise SystemExit(f"no PNG images in {folder}")
-    return paths
 
 
 def main(argv=None) -> int:
