@@ -18,7 +18,6 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 from _common import add_data_arguments, image_paths
 

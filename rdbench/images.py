@@ -18,13 +18,13 @@ Input rules (each conversion is reported as a note that goes into the result rec
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from rdbench.atomic import atomic_path
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # 14k x 14k; larger is refused by PIL as a decompression bomb
 
@@ -141,15 +141,8 @@ def write_png(path: str | Path, rgb: np.ndarray, compress_level: int = 1) -> Non
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"write_png wants HxWx3 uint8, got {rgb.shape} {rgb.dtype}")
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(rgb, "RGB").save(tmp, format="PNG", compress_level=compress_level)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------------------- colour

@@ -22,30 +22,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+
+from rdbench import atomic
 
 CELL_SCHEMA = "rdbench.cell/1"
 RD_COLUMNS = ["dataset", "codec", "point", "point_kind", "image", "width", "height", "bytes", "bpp",
               "encode_s", "decode_s"]
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+atomic_write_text = atomic.write_text  # readers never see half a file
 
 
 def write_json(path: str | Path, data: Any) -> None:

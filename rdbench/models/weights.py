@@ -21,13 +21,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from rdbench import atomic
 from rdbench.datasets import sha256_file
 from rdbench.codecs.base import CodecError
 
@@ -113,23 +113,12 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any]) -> st
     model.update(force=True)
     state = {k: v.detach().to("cpu").clone().contiguous() for k, v in model.state_dict().items()}
     _check_description(meta, state)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_path(path)
-    try:
+    with atomic.atomic_path(path) as tmp:
         save_file(state, str(tmp))
         meta.update(sha256=file_sha256(tmp), bytes=tmp.stat().st_size, format="safetensors",
                     rdbench=_version("rdbench"), torch=version("torch"), compressai=version("compressai"),
                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        text = json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n"
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    sidecar, tmp = path.with_suffix(".json"), _temp_path(path.with_suffix(".json"))
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, sidecar)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic.write_text(path.with_suffix(".json"), json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
     return meta["sha256"]
 
 
@@ -226,12 +215,6 @@ def _point_from(path: Path) -> int:
         return int(path.stem)
     except ValueError:
         raise ValueError(f"{path}: name the file <point>.safetensors or give metadata['point']") from None
-
-
-def _temp_path(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
 
 
 def _version(dist: str) -> str:

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rdbench.atomic import atomic_path
 from rdbench.bd import is_ms_ssim, metric_transform, quality_label
 from rdbench.results import RD_COLUMNS
 
@@ -110,13 +111,12 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
     out_base = Path(out_base)
     out_base.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_base.with_suffix(".png"), out_base.with_suffix(".svg")]
-    FigureCanvasAgg(fig).print_png(_tmp(paths[0]))
     import matplotlib
 
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "rdbench"}):
-        FigureCanvasSVG(fig).print_svg(_tmp(paths[1]), metadata={"Date": None})
-    for p in paths:
-        _tmp(p).replace(p)
+    with atomic_path(paths[0]) as png, atomic_path(paths[1]) as svg:
+        FigureCanvasAgg(fig).print_png(png)
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "rdbench"}):
+            FigureCanvasSVG(fig).print_svg(svg, metadata={"Date": None})
     return paths
 
 
@@ -136,7 +136,3 @@ def write_plots(rd_csv: str | Path, metrics: Sequence[str], out_dir: str | Path,
         paths += plot_rd(df, dataset, metric, anchor, Path(out_dir) / metric, published=published,
                          ms_ssim_db=ms_ssim_db)
     return paths
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")

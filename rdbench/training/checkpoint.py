@@ -18,12 +18,12 @@ Writes are atomic (temp file in the same folder + rename): a crash never leaves 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from rdbench.atomic import atomic_path
 
 CHECKPOINT_FORMAT = "rdbench.train-checkpoint/1"
 # Settings a resumed run must share with the run that wrote the checkpoint (others may change:
@@ -54,16 +54,8 @@ def save(path: str | Path, step: int, config: dict[str, Any], members: dict[int,
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "step": int(step), "config": config, "members": members,
                "rng": capture_rng()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load(path: str | Path, config: dict[str, Any]) -> dict[str, Any]:
