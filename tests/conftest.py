@@ -61,3 +61,14 @@ def crop(photo):
         return np.ascontiguousarray(rgb[top:top + h, left:left + w])
 
     return _crop
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a module: pytest-xdist already runs one worker per core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import imagecodecs
 import numpy as np
 import pytest
 import torch
@@ -15,29 +14,16 @@ from rdbench.metrics.common import ImageTooSmallError
 from rdbench.metrics.msssim import WEIGHTS, ReducedScalesWarning, ms_ssim_rgb, scales_for
 from rdbench.metrics.nlpd import nlpd
 from rdbench.metrics.psnr import PSNR_CAP_DB, psnr_from_mse, psnr_rgb, psnr_y
+from helpers import as_tensor, jpeg
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CHEAP = ("psnr-rgb", "psnr-y", "ms-ssim-rgb", "nlpd")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
 def kodak(kodim):
     return {n: load_rgb8(kodim(n))[0] for n in (3, 13, 23)}
-
-
-def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    return imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(rgb, level=quality))
-
-
-def as_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
 
 
 def test_registry_has_every_metric_with_its_direction():

@@ -12,7 +12,6 @@ import os
 import pickle
 import shutil
 
-import imagecodecs
 import numpy as np
 import pytest
 import torch
@@ -24,6 +23,9 @@ from rdbench.metrics import weights as W
 from rdbench.metrics.common import ImageTooSmallError
 from rdbench.metrics.dists import dists
 from rdbench.metrics.lpips import lpips
+from helpers import as_tensor, jpeg
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TORCHVISION_VGG16 = torchvision.models.vgg16
 
@@ -47,25 +49,9 @@ def cache(sdist_dir, tmp_path_factory):
         yield root / "weights"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def kodak(kodim):
     return {n: load_rgb8(kodim(n))[0] for n in (3, 13)}
-
-
-def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    return imagecodecs.jpeg8_decode(imagecodecs.jpeg8_encode(np.ascontiguousarray(rgb), level=quality))
-
-
-def as_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
 
 
 def load_trunk_weights(convs: list, arch: str) -> None:
