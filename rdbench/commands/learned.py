@@ -13,8 +13,6 @@ pickle-based file, as your explicit step; weights_only refuses anything but tens
 Afterwards only the safetensors file is used.
 """
 
-# CompressAI's training lambdas (MSE) per zoo quality; recorded in the sidecar of imported weights.
-ZOO_MSE_LAMBDAS = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130, 5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
 
 
 def configure(parser):
@@ -79,6 +77,8 @@ def import_checkpoint(args) -> int:
     except RuntimeError as exc:
         raise ValueError(f"{args.checkpoint} does not fit {args.codec} quality {args.quality} = "
                          f"{cls.architecture}({kwargs}); is it the checkpoint of another quality? {exc}") from exc
+    from rdbench.training.models import ZOO_MSE_LAMBDAS  # recorded in the sidecar of imported weights
+
     sha = save_weights(model.eval(), target, {
         "codec": args.codec, "point": args.quality, "architecture": cls.architecture, "kwargs": kwargs,
         "lambda": ZOO_MSE_LAMBDAS.get(args.quality), "metric": "mse",
