@@ -176,10 +176,10 @@ def _download(spec: DatasetSpec, dest: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=_ensure(dest.parent)))
     try:
         if len(spec.urls) == 1 and spec.urls[0].split("/download")[0].endswith(".zip"):
-            _extract(_fetch(spec.urls[0]), spec.archive_member_prefix, tmp)
+            _extract(fetch_url(spec.urls[0]), spec.archive_member_prefix, tmp)
         else:
             for url in spec.urls:
-                (tmp / url.rsplit("/", 1)[1]).write_bytes(_fetch(url))
+                (tmp / url.rsplit("/", 1)[1]).write_bytes(fetch_url(url))
         sums = {p.name: sha256_file(p) for p in list_images(tmp)}
         for name, digest in spec.sha256.items():
             if sums.get(name) != digest:
@@ -192,13 +192,14 @@ def _download(spec: DatasetSpec, dest: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _fetch(url: str) -> bytes:
+def fetch_url(url: str, hint: str = "Offline? Put the images in $RDBENCH_DATA/<dataset>/ and set RDBENCH_DATA"
+              ) -> bytes:
+    """The body of `url`; a failure is a :class:`DatasetError` that ends with `hint`."""
     try:
         with urllib.request.urlopen(url, timeout=120) as response:
             return response.read()
     except OSError as exc:
-        raise DatasetError(f"download of {url} failed ({exc}). Offline? Put the images in "
-                           f"$RDBENCH_DATA/<dataset>/ and set RDBENCH_DATA") from exc
+        raise DatasetError(f"download of {url} failed ({exc}). {hint}") from exc
 
 
 def _extract(blob: bytes, prefix: str, dest: Path) -> None:

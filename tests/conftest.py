@@ -30,6 +30,17 @@ def kodak_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """RDBENCH_REFERENCE: a copy of CompressAI's published curves (compressai/kodak/*.json)."""
+    root = os.environ.get("RDBENCH_REFERENCE")
+    if not root:
+        if os.environ.get("CI"):
+            pytest.fail("RDBENCH_REFERENCE is not set in CI; .ci/run must export it")
+        pytest.skip("set RDBENCH_REFERENCE=/path/to/reference-results to test the published curves")
+    return Path(root)
+
+
+@pytest.fixture(scope="session")
 def kodim(kodak_dir):
     """kodim(n) -> path of kodimNN.png."""
     return lambda n: kodak_dir / f"kodim{n:02d}.png"

@@ -56,7 +56,7 @@ def test_download_is_verified_and_recorded(tmp_path, monkeypatch, kodak_dir):
     """The download path with a stand-in fetcher (no network in tests): checksums recorded, then verified."""
     blobs = {url.rsplit("/", 1)[1]: (kodak_dir / url.rsplit("/", 1)[1]).read_bytes()
              for url in datasets.KNOWN["kodak"].urls}
-    monkeypatch.setattr(datasets, "_fetch", lambda url: blobs[url.rsplit("/", 1)[1]])
+    monkeypatch.setattr(datasets, "fetch_url", lambda url, hint="": blobs[url.rsplit("/", 1)[1]])
     monkeypatch.delenv("RDBENCH_DATA", raising=False)
     monkeypatch.setenv("RDBENCH_CACHE", str(tmp_path))
     ds = datasets.resolve("kodak")

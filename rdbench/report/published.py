@@ -74,9 +74,12 @@ def load_compressai_json(path: str | Path, label: str | None = None) -> Publishe
 
 
 def load_published(paths: Iterable[str | Path]) -> list[PublishedCurve]:
-    """Load several files; labels are the JSON names, or the file stems where names repeat
+    """Load several files, given as paths or as names (``compressai:kodak/vtm.json``, see
+    :mod:`rdbench.references`); labels are the JSON names, or the file stems where names repeat
     (CompressAI names its MSE- and MS-SSIM-trained models alike)."""
-    curves = [load_compressai_json(p) for p in paths]
+    from rdbench import references
+
+    curves = [load_compressai_json(references.resolve(p)) for p in paths]
     names = [c.name for c in curves]
     out = []
     for curve in curves:

@@ -4,6 +4,13 @@
 # COMPLEXITY_TARGETS (Tables II/III) when that file is included too.
 
 PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
+
+
+def published_files(paths):
+    """The plain paths among published entries (named ones, compressai:..., are fetched by the job)."""
+    return sorted({p for p in paths if not str(p).startswith("compressai:")})
+
+
 TABLE1_FILES = [
     f"{RESULTS}/tables/{name}"
     for name in ("table1.csv", "table1_details.csv", "table1.md", "table1.tex", "table1.html", "table1.json",
@@ -12,6 +19,7 @@ TABLE1_FILES = [
 PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
                     ext=["png", "svg"])
 REPORT_HTML = f"{RESULTS}/report.html"
+REPORT_SETTINGS = repr({k: config.get(k) for k in ("anchor", "bd", "published")})
 REPORT_TARGETS = TABLE1_FILES + PLOT_FILES + [REPORT_HTML]
 
 
@@ -23,7 +31,7 @@ def complexity_tables(wildcards):
 rule bd_tables:
     input:
         rd=RD_CSVS,
-        published=sorted({p for paths in PUBLISHED.values() for p in paths}),
+        published=published_files(p for paths in PUBLISHED.values() for p in paths),
         availability=AVAILABILITY,
         complexity=complexity_tables,
     output:
@@ -32,6 +40,7 @@ rule bd_tables:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
+        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/tables.log",
     script:
@@ -41,13 +50,14 @@ rule bd_tables:
 rule rd_plots:
     input:
         rd=f"{RESULTS}/{{dataset}}/rd.csv",
-        published=lambda wc: PUBLISHED.get(wc.dataset, []),
+        published=lambda wc: published_files(PUBLISHED.get(wc.dataset, [])),
     output:
         expand(f"{RESULTS}/plots/{{{{dataset}}}}/{{metric}}.{{ext}}", metric=METRICS, ext=["png", "svg"]),
     params:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
+        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/plots/{dataset}.log",
     script:
@@ -66,6 +76,7 @@ rule report_html:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
+        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/html.log",
     script:
