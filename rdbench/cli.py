@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rdbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rdbench bd ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the one place errors become exit codes
         if os.environ.get("RDBENCH_DEBUG"):
             raise
