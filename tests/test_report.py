@@ -36,14 +36,10 @@ METRICS = ["psnr-rgb", "ms-ssim-rgb"]
 
 
 def _reference_dir() -> Path | None:
-    """CompressAI's published Kodak curves: $RDBENCH_REFERENCE, else reference-results/compressai/kodak
-    beside $RDBENCH_DATA (the shared layout); tests that need them skip without."""
-    if os.environ.get("RDBENCH_REFERENCE"):
-        return Path(os.environ["RDBENCH_REFERENCE"])
-    if os.environ.get("RDBENCH_DATA"):
-        guess = Path(os.environ["RDBENCH_DATA"]).parent / "reference-results" / "compressai" / "kodak"
-        return guess if guess.is_dir() else None
-    return None
+    """CompressAI's published Kodak curves, $RDBENCH_REFERENCE/compressai/kodak (.ci/run sets it; the same
+    layout rdbench.references reads); tests that need them skip without."""
+    root = os.environ.get("RDBENCH_REFERENCE")
+    return Path(root) / "compressai" / "kodak" if root else None
 
 
 REFERENCE = _reference_dir()
@@ -219,7 +215,7 @@ def test_compressai_json_import(tmp_path):
 
 def test_published_labels_stay_unique():
     if REFERENCE is None or not REFERENCE.is_dir():
-        pytest.skip("set RDBENCH_REFERENCE to CompressAI's published results folder (e.g. .../compressai/kodak)")
+        pytest.skip("set RDBENCH_REFERENCE to a copy of CompressAI's published results (DIR/compressai/kodak/*.json)")
     files = [REFERENCE / "compressai-mbt2018_mse_cpu.json", REFERENCE / "compressai-mbt2018_ms-ssim_cpu.json",
              REFERENCE / "bpg_444_x265_ycbcr.json"]
     labels = [c.label for c in load_published(files)]

@@ -316,7 +316,25 @@ def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
         path = Path(results_dir) / "complexity" / f"{stem}.csv"
         if path.is_file():
             with open(path, newline="", encoding="utf-8") as f:
-                out[title] = [r for r in csv.reader(f) if r]
+                out[title] = _readable([r for r in csv.reader(f) if r])
+    return out
+
+
+def _readable(rows: list[list[str]]) -> list[list[str]]:
+    """CSV header and numbers as a reader wants them: kMAC/px to 2 decimals, parameters in millions."""
+    head = rows[0]
+    out = [[h.replace("kmac_px", "kMAC/px").replace("_", " ") for h in head]]
+    for row in rows[1:]:
+        cells = []
+        for name, cell in zip(head, row):
+            try:
+                value = float(cell)
+            except ValueError:
+                cells.append(cell)
+                continue
+            cells.append(f"{value / 1e6:.3f} M" if name == "params" else f"{value:.2f} M" if name == "paper_params"
+                         else cell if name == "instances" else f"{value:.2f}")
+        out.append(cells)
     return out
 
 
