@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
@@ -183,11 +184,12 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
 
     Metrics are named as in the config: ``name`` or ``name:variant``. Values already in a previous
     version of `out_path` for the same reconstruction and metric version are reused, so adding a
-    metric computes only that metric. An image too small for a metric (MS-SSIM's five scales, say)
-    gets ``null`` for it and the reason under ``metric_errors``; the other metrics still count.
+    metric computes only that metric. An image too small for a metric gets ``null`` for it and the
+    reason under ``metric_errors``; the other metrics still count. A metric's warnings (MS-SSIM on
+    fewer than five scales, say) are kept under ``metric_notes``.
     """
     from rdbench.metrics import resolve
-    from rdbench.metrics.common import ImageTooSmallError
+    from rdbench.metrics.common import ImageTooSmallError, MetricWarning
 
     coding = results.read_json(coding_path)
     chosen = {name: resolve(name) for name in metric_names}
@@ -198,20 +200,31 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     for rec in coding["records"]:
         recon_path = coded_dir / f"{rec['image']}.png"
         recon_sha = datasets.sha256_file(recon_path)
-        values = dict(previous.get((rec["image"], recon_sha), {}))
+        kept_values, kept_notes = previous.get((rec["image"], recon_sha), ({}, {}))
+        values, notes, errors = dict(kept_values), {n: m for n, m in kept_notes.items() if n in kept_values}, {}
         todo = [n for n in chosen if n not in values]
-        errors = {}
         if todo:
             ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
             for name in todo:
-                try:
-                    values[name] = chosen[name](ref, dist)
-                except ImageTooSmallError as exc:
-                    values[name], errors[name] = None, str(exc)
-                    log.warning("%s: %s", rec["image"], exc)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        values[name] = chosen[name](ref, dist)
+                    except ImageTooSmallError as exc:
+                        values[name], errors[name] = None, str(exc)
+                for w in caught:
+                    if not issubclass(w.category, MetricWarning):  # not ours to keep: pass it on
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                caveats = [str(w.message) for w in caught if issubclass(w.category, MetricWarning)]
+                if caveats:  # e.g. MS-SSIM on fewer than 5 scales: the value stands, the caveat is kept
+                    notes[name] = "; ".join(caveats)
+                for message in filter(None, (errors.get(name), notes.get(name))):
+                    log.warning("%s: %s", rec["image"], message)
         record = {**rec, "recon_sha256": recon_sha, "metrics": {n: values[n] for n in chosen}}
         if errors:
             record["metric_errors"] = errors
+        if notes:
+            record["metric_notes"] = notes
         records.append(record)
     cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
                                                                       "point_kind", "manifest")},
@@ -226,8 +239,8 @@ def _previous_values(out_path: str | Path, described: dict) -> dict:
     except (OSError, ValueError):
         return {}
     same = [n for n, d in described.items() if old.get("metrics", {}).get(n) == d]
-    return {(r["image"], r.get("recon_sha256")): {n: r["metrics"][n] for n in same
-                                                  if r["metrics"].get(n) is not None}
+    return {(r["image"], r.get("recon_sha256")): ({n: r["metrics"][n] for n in same if r["metrics"].get(n) is not None},
+                                                  {n: m for n, m in r.get("metric_notes", {}).items() if n in same})
             for r in old["records"]}
 
 

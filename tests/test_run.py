@@ -98,6 +98,13 @@ def test_measure_reuses_values_and_adds_only_new_metrics(small_set, tmp_path, mo
     cell2 = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb", "ms-ssim-rgb"], cell_path))
     assert [r["metrics"]["psnr-rgb"] for r in cell2["records"]] == [r["metrics"]["psnr-rgb"] for r in cell["records"]]
     assert all(0.8 < r["metrics"]["ms-ssim-rgb"] <= 1 for r in cell2["records"])
+    # 96 px is too short for MS-SSIM's 5 scales: the value stands, with its caveat kept in the record
+    assert all("4 of 5 scales" in r["metric_notes"]["ms-ssim-rgb"] for r in cell2["records"])
+    assert all("psnr-rgb" not in r["metric_notes"] for r in cell2["records"])
+    monkeypatch.setitem(metrics._entries, "ms-ssim-rgb",
+                        dataclasses.replace(metrics.get("ms-ssim-rgb"), fn=lambda *a: pytest.fail("recomputed")))
+    cell3 = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb", "ms-ssim-rgb"], cell_path))
+    assert [r["metric_notes"] for r in cell3["records"]] == [r["metric_notes"] for r in cell2["records"]]
 
     n = run.aggregate([cell_path], tmp_path / "rd.csv")
     rows = list(csv.DictReader(open(tmp_path / "rd.csv")))

@@ -8,6 +8,10 @@ import os
 import numpy as np
 
 
+class MetricWarning(UserWarning):
+    """A caveat about one value (it stands); the harness keeps it in the cell under ``metric_notes``."""
+
+
 class ImageTooSmallError(ValueError):
     """The image is smaller than the metric's definition allows (e.g. MS-SSIM's 11x11 window).
 

@@ -28,13 +28,13 @@ import warnings
 import numpy as np
 
 from rdbench.metrics.base import metric
-from rdbench.metrics.common import require_min_side
+from rdbench.metrics.common import MetricWarning, require_min_side
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
 
 
-class ReducedScalesWarning(UserWarning):
+class ReducedScalesWarning(MetricWarning):
     """MS-SSIM used fewer than 5 scales because the image is small (see :func:`scales_for`)."""
 
 
