@@ -15,7 +15,8 @@ def configure(parser):
     parser.add_argument("--out", required=True, help="output folder (cells/, <dataset>/rd.csv, work/)")
     parser.add_argument("--points", nargs="+", help="rate points (default: the codec's ladder)")
     parser.add_argument("--images", type=int, help="only the first N images")
-    parser.add_argument("--metrics", nargs="+", default=["psnr-rgb", "psnr-y", "ms-ssim-rgb"])
+    parser.add_argument("--metrics", nargs="+", default=["psnr-rgb", "psnr-y", "ms-ssim-rgb"],
+                        help="metrics, NAME or NAME:VARIANT (see `rdbench metric --list`; default: %(default)s)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="codec keyword option (YAML value), repeatable")
     parser.add_argument("--threads", type=int, default=1, help="images coded in parallel")
