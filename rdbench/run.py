@@ -182,9 +182,11 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
                  out_path: str | Path) -> Path:
     """Compute every metric for every image of a coded cell; writes the cell JSON.
 
-    Metrics are named as in the config: ``name`` or ``name:variant``. Values already in a previous
-    version of `out_path` for the same reconstruction and metric version are reused, so adding a
-    metric computes only that metric. An image too small for a metric gets ``null`` for it and the
+    Metrics are named as in the config: ``name`` or ``name:variant``. Values already measured for the
+    same reconstruction (sha256) and metric description are reused, so adding a metric computes only
+    that metric. They are looked up in a previous `out_path` and in ``.measured.json`` beside the
+    reconstructions, a copy of the cell that survives Snakemake deleting a job's outputs before it
+    reruns it. An image too small for a metric gets ``null`` for it and the
     reason under ``metric_errors``; the other metrics still count. A metric's warnings (MS-SSIM on
     fewer than five scales, say) are kept under ``metric_notes``.
     """
@@ -194,9 +196,9 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     coding = results.read_json(coding_path)
     chosen = {name: resolve(name) for name in metric_names}
     described = {name: m.describe() for name, m in chosen.items()}
-    previous = _previous_values(out_path, described)
     coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
-    records = []
+    previous = {**_previous_values(coded_dir / ".measured.json", described), **_previous_values(out_path, described)}
+    records, computed = [], 0
     for rec in coding["records"]:
         recon_path = coded_dir / f"{rec['image']}.png"
         recon_sha = datasets.sha256_file(recon_path)
@@ -205,6 +207,7 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
         todo = [n for n in chosen if n not in values]
         if todo:
             ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
+            computed += len(todo)
             for name in todo:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -230,7 +233,22 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
                                                                       "point_kind", "manifest")},
             "metrics": described, "records": records}
     results.write_json(out_path, cell)
+    results.write_json(coded_dir / ".measured.json", cell)
+    log.info("%s %s %s: %d metric value(s) computed, %d reused", coding["dataset"], coding["codec"],
+             coding["point_label"], computed, len(records) * len(chosen) - computed)
     return Path(out_path)
+
+
+def keep_measured(cell_path: str | Path, coded_dir: str | Path) -> None:
+    """Offer an existing cell's metric values to the next :func:`measure_cell` of `coded_dir`.
+
+    The workflow's code rule calls this before Snakemake deletes the cell to measure it again, so a
+    fresh clone (committed results, no work/) recodes but reuses every value whose reconstruction
+    is bit-identical. Values already kept beside the reconstructions win.
+    """
+    cache = Path(coded_dir) / ".measured.json"
+    if Path(cell_path).is_file() and not cache.exists():
+        results.write_json(cache, results.read_cell(cell_path))
 
 
 def _previous_values(out_path: str | Path, described: dict) -> dict:

@@ -138,3 +138,26 @@ def test_measure_names_variants_and_records_images_too_small_for_a_metric(small_
 
     with pytest.raises(ValueError, match="metric 'toy' has no variant 'c' \\(variants: a, b\\)"):
         run.measure_cell(coding, index, ["toy:c"], cell_path)
+
+
+def test_values_survive_the_workflow_deleting_the_cell_before_a_rerun(small_set, tmp_path, monkeypatch):
+    """Snakemake removes a job's output before rerunning it (here: a metric was added to the config)."""
+    from rdbench.metrics import metrics
+
+    import dataclasses
+
+    index = run.prepare(str(small_set), tmp_path / "prep")
+    coding = run.code_cell("jpeg", {}, index, "50", tmp_path / "cell")
+    cell_path = tmp_path / "cells" / "small" / "jpeg" / "50.json"
+    first = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb"], cell_path))
+    cell_path.unlink()
+    failing = dataclasses.replace(metrics.get("psnr-rgb"), fn=lambda *a: pytest.fail("psnr-rgb recomputed"))
+    monkeypatch.setitem(metrics._entries, "psnr-rgb", failing)
+    second = results.read_cell(run.measure_cell(coding, index, ["psnr-rgb", "psnr-y"], cell_path))
+    assert [r["metrics"]["psnr-rgb"] for r in second["records"]] == [r["metrics"]["psnr-rgb"] for r in first["records"]]
+    assert all(r["metrics"]["psnr-y"] > 20 for r in second["records"])
+
+    images.write_png(tmp_path / "cell" / "img1.png", images.read_png(tmp_path / "cell" / "img1.png") // 2)
+    cell_path.unlink()  # a changed reconstruction is measured again, the others are not
+    with pytest.raises(pytest.fail.Exception, match="psnr-rgb recomputed"):
+        run.measure_cell(coding, index, ["psnr-rgb", "psnr-y"], cell_path)

@@ -75,3 +75,22 @@ def test_a_killed_run_restarted_gives_the_same_rd_csv(finished, tmp_path):
     again = snakemake(tmp_path, "--rerun-incomplete")
     assert again.returncode == 0, again.stderr[-3000:]
     assert rd_rows(tmp_path) == rd_rows(finished)
+
+
+def test_a_fresh_clone_with_committed_results_recodes_but_measures_only_what_is_new(finished, tmp_path):
+    import shutil
+
+    shutil.copytree(finished / "results", tmp_path / "results")  # what a clone has: results/, no work/
+    for path in (tmp_path / "results").rglob("*"):
+        os.utime(path)  # and git dates every file at checkout time
+    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n"))
+    more = ["--config", 'metrics=["psnr-rgb","ms-ssim-rgb","psnr-y"]']
+    assert snakemake(tmp_path, "-n", *more).returncode == 0  # a dry run first must not hide the change
+    proc = snakemake(tmp_path, *more)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    logs = sorted((tmp_path / "logs/measure").rglob("*.log"))
+    assert len(logs) == 9
+    for log in logs:  # psnr-y is new (3 images); psnr-rgb and ms-ssim-rgb come from the committed cells
+        assert "3 metric value(s) computed, 6 reused" in log.read_text(), log
+    keep = lambda rows: [{k: r[k] for k in ("codec", "point", "image", "bpp", "psnr-rgb", "ms-ssim-rgb")} for r in rows]
+    assert keep(rd_rows(tmp_path)) == keep(rd_rows(finished))

@@ -16,10 +16,12 @@ rule prepare:
 rule code:
     input:
         index=f"{WORK}/{{dataset}}/images/index.json",
+        options=lambda wc: CODEC_STAMPS[wc.codec],
     output:
         f"{WORK}/{{dataset}}/coded/{{codec}}/{{point}}/coding.json",
     params:
         options=lambda wc: codec_options(wc.codec),
+        cell=f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",  # its values are kept for reuse
     threads: lambda wc: codec_threads(wc.codec)
     log:
         "logs/code/{dataset}/{codec}/{point}.log",
@@ -31,6 +33,7 @@ rule measure:
     input:
         coding=f"{WORK}/{{dataset}}/coded/{{codec}}/{{point}}/coding.json",
         index=f"{WORK}/{{dataset}}/images/index.json",
+        settings=lambda wc: [METRICS_STAMP, CODEC_STAMPS[wc.codec]],
     output:
         f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",
     params:

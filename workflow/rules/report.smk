@@ -19,7 +19,6 @@ TABLE1_FILES = [
 PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
                     ext=["png", "svg"])
 REPORT_HTML = f"{RESULTS}/report.html"
-REPORT_SETTINGS = repr({k: config.get(k) for k in ("anchor", "bd", "published")})
 REPORT_TARGETS = TABLE1_FILES + PLOT_FILES + [REPORT_HTML]
 
 
@@ -31,6 +30,7 @@ def complexity_tables(wildcards):
 rule bd_tables:
     input:
         rd=RD_CSVS,
+        settings=REPORT_STAMP,  # anchor, BD settings, published curves
         published=published_files(p for paths in PUBLISHED.values() for p in paths),
         availability=AVAILABILITY,
         complexity=complexity_tables,
@@ -40,7 +40,6 @@ rule bd_tables:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
-        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/tables.log",
     script:
@@ -50,6 +49,7 @@ rule bd_tables:
 rule rd_plots:
     input:
         rd=f"{RESULTS}/{{dataset}}/rd.csv",
+        settings=REPORT_STAMP,
         published=lambda wc: published_files(PUBLISHED.get(wc.dataset, [])),
     output:
         expand(f"{RESULTS}/plots/{{{{dataset}}}}/{{metric}}.{{ext}}", metric=METRICS, ext=["png", "svg"]),
@@ -57,7 +57,6 @@ rule rd_plots:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
-        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/plots/{dataset}.log",
     script:
@@ -67,6 +66,7 @@ rule rd_plots:
 rule report_html:
     input:
         rd=RD_CSVS,
+        settings=REPORT_STAMP,
         table1=f"{RESULTS}/tables/table1.json",
         plots=PLOT_FILES,
         complexity=complexity_tables,
@@ -76,7 +76,6 @@ rule report_html:
         results=RESULTS,
         datasets=DATASETS,
         metrics=METRICS,
-        settings=REPORT_SETTINGS,  # a changed anchor, BD setting or published list reruns the rule
     log:
         "logs/report/html.log",
     script:
