@@ -20,7 +20,7 @@ weights: setup
 	$(BIN)/rdbench weights verify >/dev/null 2>&1 || $(BIN)/rdbench weights install
 
 bench: setup weights
-	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-triggers mtime params input
+	$(BIN)/snakemake --cores $(CORES)  # settings: profiles/default/config.yaml
 
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
 # chromium (Debian) lets the report test take a real screenshot; it is skipped where apt is unavailable.
