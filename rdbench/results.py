@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -103,3 +105,25 @@ def read_rd_csv(path: str | Path):
     import pandas as pd
 
     return pd.read_csv(path, dtype={"point": str, "image": str})
+
+
+def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
+    """``results_dir/settings/<name>.json``: a setting and since when it holds, for rules to list as input.
+
+    Snakemake notices changed params only through its records in .snakemake/, which a fresh clone of
+    the committed results lacks, and git dates every file of a clone at checkout time. So the settings
+    of the committed run are committed too, each with the time it last changed ("since"; 0 for a first
+    stamp, which trusts results made before stamps existed). Parsing the workflow records a changed
+    value with the current time and dates the file at "since", so results made after the change stay
+    up to date and those made before it are rerun: in a fresh clone, after a dry run, after an
+    interrupted run alike.
+    """
+    path = Path(results_dir) / "settings" / f"{name}.json"
+    value = json.loads(json.dumps(value, default=str))
+    old = read_json(path) if path.exists() else None
+    stamp = old
+    if old is None or old.get("value") != value:
+        stamp = {"value": value, "since": 0 if old is None else int(time.time())}
+        write_json(path, stamp)
+    os.utime(path, (stamp["since"], stamp["since"]))
+    return str(path)

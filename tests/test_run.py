@@ -1,6 +1,7 @@
 """The engine: canonical inputs, per-image resume, failure isolation, metric reuse, aggregation."""
 
 import csv
+import os
 
 import pytest
 
@@ -161,3 +162,20 @@ def test_values_survive_the_workflow_deleting_the_cell_before_a_rerun(small_set,
     cell_path.unlink()  # a changed reconstruction is measured again, the others are not
     with pytest.raises(pytest.fail.Exception, match="psnr-rgb recomputed"):
         run.measure_cell(coding, index, ["psnr-rgb", "psnr-y"], cell_path)
+
+
+def test_setting_stamps_date_a_setting_from_its_last_change(tmp_path):
+    import json
+    import time
+
+    path = results.setting_stamp(tmp_path, "metrics", ["psnr-rgb"])
+    assert json.loads(open(path).read()) == {"value": ["psnr-rgb"], "since": 0}
+    assert os.path.getmtime(path) == 0  # a first stamp: results made before it stay up to date
+    os.utime(path)  # git checkout dates it now; parsing dates it back
+    assert results.setting_stamp(tmp_path, "metrics", ["psnr-rgb"]) == path and os.path.getmtime(path) == 0
+    before = int(time.time())
+    results.setting_stamp(tmp_path, "metrics", ["psnr-rgb", "psnr-y"])
+    since = json.loads(open(path).read())["since"]
+    assert since >= before and os.path.getmtime(path) == since
+    results.setting_stamp(tmp_path, "metrics", ["psnr-rgb", "psnr-y"])  # a dry run came first: still dated
+    assert os.path.getmtime(path) == since

@@ -2,11 +2,11 @@
 import json
 import logging
 import os
-import time
 
 from snakemake.utils import validate
 
 from rdbench.codecs import create, point_label
+from rdbench.results import setting_stamp
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -57,35 +57,8 @@ def cells_of(dataset):
     ]
 
 
-def setting_stamp(name, value):
-    """A file recording a setting and since when it holds; rules list it as input.
-
-    Snakemake notices changed params only through its records in .snakemake/, which a fresh clone of
-    the committed results lacks, and git dates every file of a clone at checkout time. So the settings
-    of the committed run are committed too, in results/settings/, each with the time it last changed
-    ("since"; 0 for a first stamp, which trusts results made before stamps existed). Parsing the
-    workflow records a changed value with the current time and dates the file at "since", so results
-    made after the change stay up to date and those made before it are rerun: in a fresh clone, after
-    a dry run, after an interrupted run alike.
-    """
-    path = f"{RESULTS}/settings/{name}.json"
-    value = json.loads(json.dumps(value, default=str))
-    old = json.load(open(path)) if os.path.exists(path) else None
-    if old is None or old.get("value") != value:
-        stamp = {"value": value, "since": 0 if old is None else int(time.time())}
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(stamp, f, indent=1, sort_keys=True)
-            f.write("\n")
-    else:
-        stamp = old
-    os.utime(path, (stamp["since"], stamp["since"]))
-    return path
-
-
-METRICS_STAMP = setting_stamp("metrics", METRICS)
-CODEC_STAMPS = {name: setting_stamp(f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
-REPORT_STAMP = setting_stamp("report", {k: config.get(k) for k in ("anchor", "bd", "published")})
+METRICS_STAMP = setting_stamp(RESULTS, "metrics", METRICS)
+CODEC_STAMPS = {name: setting_stamp(RESULTS, f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
 
 RD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)
 AVAILABILITY = f"{RESULTS}/availability.json"

@@ -3,7 +3,10 @@
 # Needs from common.smk: RESULTS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
 # COMPLEXITY_TARGETS (Tables II/III) when that file is included too.
 
+from rdbench.results import setting_stamp
+
 PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
+REPORT_STAMP = setting_stamp(RESULTS, "report", {k: config.get(k) for k in ("anchor", "bd", "published")})
 
 
 def published_files(paths):
