@@ -60,7 +60,6 @@ def time_small_workflow(workdir: Path) -> list[tuple[str, float]]:
     return timings
 
 
-
 def choose_points(codec, spec: str) -> list:
     ladder = codec.points()
     if spec == "middle":
@@ -101,8 +100,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     images = image_paths(args)
     refs = [read_png(p) for p in images]
-    names = [n.strip() for n in args.codecs.split(",") if n.strip() not in ("", "none")]
-    names = names if args.codecs else codecs.names()
+    listed = [n.strip() for n in args.codecs.split(",") if n.strip() not in ("", "none")]
+    names = listed if args.codecs else codecs.names()
     rows, skipped = [], []
     with tempfile.TemporaryDirectory(prefix="rdbench-bench-") as tmp:
         for name in names:

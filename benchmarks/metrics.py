@@ -32,7 +32,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ["RDBENCH_DEVICE"] = "cpu"  # this benchmark measures the CPU path

@@ -382,7 +382,7 @@ def to_latex(table: Table) -> str:
 
 def write_table(table: Table, stem: str | Path) -> list[Path]:
     """Write ``stem``.csv, .md and .tex atomically; returns the three paths."""
-    from rdbench.results import atomic_write_text
+    from rdbench.atomic import write_text as atomic_write_text
 
     stem = Path(stem)
     paths = []

@@ -34,11 +34,8 @@ RD_COLUMNS = ["dataset", "codec", "point", "point_kind", "image", "width", "heig
               "encode_s", "decode_s"]
 
 
-atomic_write_text = atomic.write_text  # readers never see half a file
-
-
 def write_json(path: str | Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=False, default=_jsonable) + "\n")
+    atomic.write_text(path, json.dumps(data, indent=1, sort_keys=False, default=_jsonable) + "\n")
 
 
 def read_json(path: str | Path) -> Any:
@@ -90,7 +87,7 @@ def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(row.get(k)) for k in columns})
-    atomic_write_text(out_csv, buf.getvalue())
+    atomic.write_text(out_csv, buf.getvalue())
     return len(rows)
 
 

@@ -191,7 +191,6 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     fewer than five scales, say) are kept under ``metric_notes``.
     """
     from rdbench.metrics import resolve
-    from rdbench.metrics.common import ImageTooSmallError, MetricWarning
 
     coding = results.read_json(coding_path)
     chosen = {name: resolve(name) for name in metric_names}
@@ -209,20 +208,11 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
             ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
             computed += len(todo)
             for name in todo:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    try:
-                        values[name] = chosen[name](ref, dist)
-                    except ImageTooSmallError as exc:
-                        values[name], errors[name] = None, str(exc)
-                for w in caught:
-                    if not issubclass(w.category, MetricWarning):  # not ours to keep: pass it on
-                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-                caveats = [str(w.message) for w in caught if issubclass(w.category, MetricWarning)]
-                if caveats:  # e.g. MS-SSIM on fewer than 5 scales: the value stands, the caveat is kept
-                    notes[name] = "; ".join(caveats)
-                for message in filter(None, (errors.get(name), notes.get(name))):
-                    log.warning("%s: %s", rec["image"], message)
+                values[name], error, note = _measure(chosen[name], ref, dist)
+                for kept, message in ((errors, error), (notes, note)):
+                    if message:
+                        kept[name] = message
+                        log.warning("%s: %s", rec["image"], message)
         record = {**rec, "recon_sha256": recon_sha, "metrics": {n: values[n] for n in chosen}}
         if errors:
             record["metric_errors"] = errors
@@ -237,6 +227,27 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     log.info("%s %s %s: %d metric value(s) computed, %d reused", coding["dataset"], coding["codec"],
              coding["point_label"], computed, len(records) * len(chosen) - computed)
     return Path(out_path)
+
+
+def _measure(metric, reference, distorted) -> tuple[float | None, str, str]:
+    """(value, error, caveat) of one metric on one pair: ``None`` and the reason for an image too small
+    for it; a caveat from its MetricWarnings (MS-SSIM on fewer than 5 scales), other warnings passed on."""
+    from rdbench.metrics.common import ImageTooSmallError, MetricWarning
+
+    value, error = None, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = metric(reference, distorted)
+        except ImageTooSmallError as exc:
+            error = str(exc)
+    caveats = []
+    for w in caught:
+        if issubclass(w.category, MetricWarning):
+            caveats.append(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return value, error, "; ".join(caveats)
 
 
 def keep_measured(cell_path: str | Path, coded_dir: str | Path) -> None:

@@ -17,10 +17,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from rdbench.atomic import write_text as atomic_write_text
 from rdbench.bd import BDError, quality_label
 from rdbench.report.compare import BDSettings, paired, per_image
 from rdbench.report.tables import Table1, complexity_tables, rows_to_html, to_html
-from rdbench.results import RD_COLUMNS, atomic_write_text, read_json
+from rdbench.results import RD_COLUMNS, read_json
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1200px;

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from rdbench.bd import BDError, quality_label
 from rdbench.report.compare import BDSettings, compare, compare_published
-from rdbench.results import atomic_write_text
+from rdbench.atomic import write_text as atomic_write_text
 
 HEVC444_NOTE = ("hevc444 is x265 with bpgenc's settings (preset veryslow, tune ssim, constant QP, intra, "
                 "4:4:4 8-bit, YCbCr BT.601 full range): BPG's encoder without its container")

@@ -3,6 +3,7 @@
 # Needs from common.smk: RESULTS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
 # COMPLEXITY_TARGETS (Tables II/III) when that file is included too.
 
+from rdbench.references import is_named
 from rdbench.results import setting_stamp
 
 PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
@@ -11,7 +12,7 @@ REPORT_STAMP = setting_stamp(RESULTS, "report", {k: config.get(k) for k in ("anc
 
 def published_files(paths):
     """The plain paths among published entries (named ones, compressai:..., are fetched by the job)."""
-    return sorted({p for p in paths if not str(p).startswith("compressai:")})
+    return sorted({p for p in paths if not is_named(str(p))})
 
 
 TABLE1_FILES = [
