@@ -42,6 +42,7 @@ from rdbench.training import data as D
 from rdbench.training import models as M
 from rdbench.training.evaluate import TrainLog, psnr_of_mse, validate as evaluate_model
 from rdbench.training.loss import RateDistortionLoss
+from rdbench.training.recipe import SCHEDULES, Budget, Stopwatch, learning_rate
 from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, make_optimizers, make_runner,
                                    patch_entropy_bottlenecks, scaled_lr)
 
@@ -61,6 +62,10 @@ class TrainConfig:
     crop: int = 256
     lr: float = 1e-4
     lr_scale: str = "none"
+    lr_schedule: str = "constant"  # rdbench.training.recipe: constant | cosine (to lr_final at the last step)
+    lr_final: float = 1e-5
+    preset: str | None = None  # the preset whose defaults the CLI applied (recorded, never applied here)
+    threads: int = 0  # CPU threads of torch (0: torch's default)
     aux_lr: float = 1e-3
     clip: float = 1.0
     lambda1: float | None = None
@@ -69,6 +74,7 @@ class TrainConfig:
     out: str | None = None
     resume: bool = False
     val_images: int = 16
+    val_crop: int = 0  # side of the validation centre crops (0: --crop); fix it to compare crop sizes
     val_every: int = 1000
     log_every: int = 100
     checkpoint_every: int = 1000
@@ -109,6 +115,14 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0 (0 = only at the end)")
     if cfg.cuda_graph and device.type != "cuda":
         raise ValueError("--cuda-graph needs --device cuda")
+    if cfg.lr_schedule not in SCHEDULES:
+        raise ValueError(f"--lr-schedule {cfg.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}")
+    if not (cfg.lr >= 0 and cfg.lr_final >= 0):
+        raise ValueError(f"--lr and --lr-final must be >= 0, got {cfg.lr} and {cfg.lr_final}")
+    if cfg.val_crop and cfg.val_crop % 64:
+        raise ValueError(f"--val-crop {cfg.val_crop} must be a multiple of 64 (or 0: the training --crop)")
+    if cfg.threads < 0:
+        raise ValueError(f"--threads must be >= 0 (0: torch's default), got {cfg.threads}")
     if cfg.amp not in ("none", "bf16"):
         raise ValueError(f"--amp {cfg.amp!r}: choose none or bf16 (fp16 would need loss scaling)")
     if len(set(cfg.points)) != len(cfg.points) or not cfg.points:
@@ -124,7 +138,8 @@ def _build_member(cfg: TrainConfig, codec_cls, point: int, index: int, device: t
     if cfg.init_from_weights is not None:
         state, meta = M.initial_state(codec_cls.name, point, cfg.init_from_weights or None)
         model.load_state_dict(state)
-        init = {"path": meta["path"], "sha256": meta["sha256"]}
+        init = {"path": meta["path"], "sha256": meta["sha256"], "point": meta.get("point"),
+                "budget": Budget.of_sidecar(meta).record()}
     multiple = M.pad_multiple(model)
     if cfg.crop % multiple:
         raise ValueError(f"--crop {cfg.crop} is not a multiple of {multiple}, which {codec_cls.name} needs; "
@@ -138,7 +153,8 @@ def _build_member(cfg: TrainConfig, codec_cls, point: int, index: int, device: t
         notes.append(f"bf16 autocast on {', '.join(apply_amp(model, device)) or 'nothing (no g_a/g_s)'}")
     if cfg.compile:
         notes.append(f"torch.compile on {', '.join(apply_compile(model)) or 'nothing (no g_a/g_s)'}")
-    main, opt, aux_opt = make_optimizers(model, lr, cfg.aux_lr, device, capturable=cfg.cuda_graph)
+    main, opt, aux_opt = make_optimizers(model, lr, cfg.aux_lr, device, capturable=cfg.cuda_graph,
+                                           lr_tensor=cfg.cuda_graph and cfg.lr_schedule != "constant")
     member = Member(point=point, stream_index=0 if cfg.same_batch else index, lambda1=l1, lambda2=l2,
                     model=model, criterion=RateDistortionLoss(l1, l2), optimizer=opt, aux_optimizer=aux_opt,
                     main_params=main, clip=cfg.clip,
@@ -182,6 +198,8 @@ class TrainingRun:
         self.say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.device = device = resolve_device(cfg.device)
         _check(cfg, device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop shapes: let cuDNN pick the fastest kernels
         files = D.list_images(list(cfg.data))
@@ -199,8 +217,9 @@ class TrainingRun:
         images, self.data_notes = D.decode_images(self.train_files, cfg.crop, cfg.small, cfg.workers)
         self.sampler = D.CropSampler(images, cfg.batch, cfg.crop, cfg.seed, device)
         del images
-        val_rgb = D.decode_images(self.val_files, cfg.crop, cfg.small, cfg.workers)[0] if self.val_files else []
-        self.val = D.centre_crops(val_rgb, cfg.crop, device) if val_rgb else None
+        val_crop = cfg.val_crop or cfg.crop
+        val_rgb = D.decode_images(self.val_files, val_crop, cfg.small, cfg.workers)[0] if self.val_files else []
+        self.val = D.centre_crops(val_rgb, val_crop, device) if val_rgb else None
         self.total = cfg.steps if cfg.steps is not None else cfg.epochs * self.sampler.steps_per_epoch
 
         self.lr = scaled_lr(cfg.lr, cfg.batch, cfg.lr_scale)
@@ -208,14 +227,16 @@ class TrainingRun:
         self.fixed = {"model": codec_cls.name, "points": list(cfg.points), "batch": cfg.batch, "crop": cfg.crop,
                       "lambdas": {str(m.point): [m.lambda1, m.lambda2] for m in self.members}, "lr": self.lr,
                       "aux_lr": cfg.aux_lr, "clip": cfg.clip, "seed": cfg.seed, "data_hash": self.data_hash,
-                      "val_images": len(self.val_files), "small": cfg.small, "same_batch": cfg.same_batch,
-                      "amp": cfg.amp}
+                      "val_images": len(self.val_files), "val_crop": cfg.val_crop or cfg.crop, "small": cfg.small, "same_batch": cfg.same_batch,
+                      "amp": cfg.amp, "lr_schedule": cfg.lr_schedule,
+                      "lr_final": cfg.lr_final if cfg.lr_schedule != "constant" else None,
+                      "schedule_steps": self.total if cfg.lr_schedule != "constant" else None}
+        self.clock = Stopwatch()
         self.start = self._restore() if cfg.resume else 0
         self._write_config()
         self.log = TrainLog(self.out / "log.csv", self.start if cfg.resume else None)
         self.runners = [make_runner(m, cfg.cuda_graph, warn=self.say) for m in self.members]
         _sync(device)  # the data and models are ready before the rate points' streams start
-        self.t0 = time.perf_counter()
 
     def _restore(self) -> int:
         payload = ckpt.load(self.out / "checkpoint.pt", self.fixed)
@@ -225,6 +246,7 @@ class TrainingRun:
             m.optimizer.load_state_dict(state["optimizer"])
             if m.aux_optimizer is not None:
                 m.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        self.clock = Stopwatch(**payload.get("clock", {}))
         ckpt.restore_rng(payload["rng"])  # last: building the models drew from the generator
         self.say(f"resuming {self.out} at step {payload['step']} of {self.total}")
         return payload["step"]
@@ -239,6 +261,7 @@ class TrainingRun:
         bar = _progress_bar(cfg, self.start, self.total)
         window_start, window_steps, step = time.perf_counter(), 0, self.start
         while step < self.total:
+            self._set_lr(step)
             step_all(self.members, self.runners, self.sampler, step)
             step += 1
             window_steps += 1
@@ -269,14 +292,29 @@ class TrainingRun:
                      f"(sha256 {exported[m.point]['sha256'][:16]}...)")
         return {"out": str(self.out), "steps": step, "device": str(self.device), "points": exported}
 
+    def lr_at(self, step: int) -> float:
+        return learning_rate(step, self.total, self.lr, self.cfg.lr_schedule, self.cfg.lr_final)
+
+    def _set_lr(self, step: int) -> None:
+        if self.cfg.lr_schedule == "constant":
+            return
+        lr = self.lr_at(step)
+        for m in self.members:
+            for group in m.optimizer.param_groups:
+                if isinstance(group["lr"], torch.Tensor):  # capturable (CUDA graph): update in place
+                    group["lr"].fill_(lr)
+                else:
+                    group["lr"] = lr
+
     def _log_train(self, step: int, window_steps: int, seconds: float) -> str:
         cfg, parts = self.cfg, []
         for m in self.members:
             stats = dict(zip(STATS, (m.stats / max(1, window_steps)).tolist()))
             m.stats = None  # reallocated on the point's own stream by its next step (no cross-stream write)
             self.log.write(point=m.point, step=step, epoch=step / self.sampler.steps_per_epoch, split="train",
-                           images_seen=step * cfg.batch, psnr=psnr_of_mse(stats["mse"]), lr=self.lr,
-                           images_per_s=cfg.batch * window_steps / seconds, elapsed_s=time.perf_counter() - self.t0,
+                           images_seen=step * cfg.batch, psnr=psnr_of_mse(stats["mse"]), lr=self.lr_at(step - 1),
+                           images_per_s=cfg.batch * window_steps / seconds, elapsed_s=self.clock.wall_s,
+                           cpu_s=self.clock.cpu_s,
                            **stats)
             parts.append(f"p{m.point} loss {stats['loss']:.4f} bpp~{stats['bpp']:.4f} "
                          f"{psnr_of_mse(stats['mse']):.2f} dB")
@@ -289,7 +327,8 @@ class TrainingRun:
         _sync(self.device)
         ckpt.save(self.out / "checkpoint.pt", step, self.fixed, {m.point: {
             "model": m.model.state_dict(), "optimizer": m.optimizer.state_dict(),
-            "aux_optimizer": m.aux_optimizer.state_dict() if m.aux_optimizer else None} for m in self.members})
+            "aux_optimizer": m.aux_optimizer.state_dict() if m.aux_optimizer else None} for m in self.members},
+            clock=self.clock.state())
 
     def validate(self, step: int) -> dict[int, dict[str, float]]:
         if self.val is None:
@@ -299,7 +338,8 @@ class TrainingRun:
         for m in self.members:
             results[m.point] = v = evaluate_model(m.model, m.criterion, self.val, self.cfg.batch)
             self.log.write(point=m.point, step=step, epoch=step / self.sampler.steps_per_epoch, split="val",
-                           images_seen=step * self.cfg.batch, lr=self.lr, elapsed_s=time.perf_counter() - self.t0,
+                           images_seen=step * self.cfg.batch, lr=self.lr_at(step), elapsed_s=self.clock.wall_s,
+                           cpu_s=self.clock.cpu_s,
                            **v)
         self.say(f"step {step}: validation " + " | ".join(
             f"p{p} bpp~{v['bpp']:.4f} {v['psnr']:.2f} dB ms-ssim {v['ms_ssim']:.4f}" for p, v in results.items()))
@@ -328,7 +368,12 @@ class TrainingRun:
             "lambda1": m.lambda1, "lambda2": m.lambda2, "lambda_source": self.info[m.point]["lambda_source"],
             "loss": LOSS_TEXT, "steps": step, "images_seen": step * cfg.batch,
             "epochs": round(step / self.sampler.steps_per_epoch, 3),
-            "training": {"batch": cfg.batch, "crop": cfg.crop, "lr": self.lr, "lr_scale": cfg.lr_scale,
+            "budget": self._budget(m, step).record(),
+            "training": {"preset": cfg.preset, "batch": cfg.batch, "crop": cfg.crop, "lr": self.lr,
+                         "lr_schedule": cfg.lr_schedule, "lr_final": self.fixed["lr_final"],
+                         "schedule_steps": self.fixed["schedule_steps"], "threads": torch.get_num_threads(),
+                         "lr_scale": cfg.lr_scale, "log": str((self.out / "log.csv").resolve()),
+                         "cpu_hours_this_run": round(self.clock.cpu_s / 3600, 4),
                          "aux_lr": cfg.aux_lr, "clip": cfg.clip, "seed": cfg.seed, "same_batch": cfg.same_batch,
                          "points_in_process": list(cfg.points), "device": str(self.device), "step_mode": mode,
                          "compile": cfg.compile, "amp": cfg.amp, "init_from": self.info[m.point]["init_from"]},
@@ -337,11 +382,20 @@ class TrainingRun:
                      "small_images": cfg.small},
             "validation": None if validation is None else {
                 "bpp_estimated": validation["bpp"], "psnr": validation["psnr"], "ms_ssim": validation["ms_ssim"],
-                "images": len(self.val_files), "crop": f"centre {cfg.crop}x{cfg.crop}",
+                "images": len(self.val_files), "crop": f"centre {self.fixed['val_crop']}x{self.fixed['val_crop']}",
                 "note": "held-back training-folder images; bpp estimated from likelihoods, PSNR/MS-SSIM on 8-bit"},
             "source": "rdbench train " + " ".join(_cli_words(cfg, self.codec_cls.name, m.point)),
             "git": git, "notes": m.notes,
         }
+
+    def _budget(self, m: Member, step: int) -> Budget:
+        """Cumulative: the initial weights' budget plus this run's (CPU time split evenly over points)."""
+        init = self.info[m.point]["init_from"]
+        start = Budget.of_sidecar({"budget": init["budget"]} if init else None)
+        share = 1 / len(self.members)
+        device_s = self.clock.wall_s * share if self.device.type == "cuda" else 0.0
+        return start.plus(step * self.cfg.batch, self.clock.cpu_s * share if self.device.type == "cpu" else 0.0,
+                          device_s)
 
     def _write_config(self) -> None:
         from rdbench.results import write_json

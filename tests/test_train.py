@@ -317,3 +317,66 @@ def test_config_json_records_the_run(photos, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["resolved"]["seed"] == 7 and config["resolved"]["lambdas"] == {"4": [0.01, 2.4]}
     assert config["train_images"] == 6 and config["device"] == "cpu"
+
+
+# ------------------------------------------------------------------------- recipe, schedule, budget
+
+
+def test_cosine_schedule_runs_from_lr_to_lr_final(photos, tmp_path):
+    from rdbench.training.recipe import learning_rate
+
+    assert learning_rate(0, 10, 1e-3, "cosine", 1e-5) == pytest.approx(1e-3)
+    assert learning_rate(5, 10, 1e-3, "cosine", 1e-5) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert learning_rate(10, 10, 1e-3, "cosine", 1e-5) == pytest.approx(1e-5)
+    assert learning_rate(7, 10, 1e-3) == 1e-3
+    out = tmp_path / "cos"
+    train(_cfg(photos, out, steps=4, lr=1e-3, lr_schedule="cosine", lr_final=1e-4), codec_cls=TreeNetCodec,
+          say=_quiet)
+    lrs = [float(r["lr"]) for r in _log(out)]  # the lr each logged step ran with (steps 0..3)
+    assert lrs == pytest.approx([learning_rate(s, 4, 1e-3, "cosine", 1e-4) for s in range(4)], rel=1e-5)
+    assert lrs[0] > lrs[1] > lrs[2] > lrs[3] > 1e-4
+    with pytest.raises(ValueError, match="schedule_steps: checkpoint 4, now 8"):  # the schedule spans the run
+        train(_cfg(photos, out, steps=8, lr=1e-3, lr_schedule="cosine", lr_final=1e-4, resume=True),
+              codec_cls=TreeNetCodec, say=_quiet)
+    with pytest.raises(ValueError, match="--lr-schedule 'linear'"):
+        train(_cfg(photos, tmp_path / "bad", steps=1, lr_schedule="linear"), codec_cls=TreeNetCodec, say=_quiet)
+
+
+def test_sidecar_budget_is_cumulative_across_fine_tuning(photos, tmp_path):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    train(_cfg(photos, base, steps=2), codec_cls=TreeNetCodec, say=_quiet)
+    first = load_model("treenet", 4, base / "weights")[1]["budget"]
+    assert first["crops_seen"] == 4 and first["cpu_hours"] > 0 and first["gpu_minutes"] == 0
+    assert first["fraction_of_paper"] == pytest.approx(4 / (450 * 150_000))
+    train(_cfg(photos, tuned, steps=3, init_from_weights=str(base / "weights")), codec_cls=TreeNetCodec, say=_quiet)
+    meta = load_model("treenet", 4, tuned / "weights")[1]
+    assert meta["budget"]["crops_seen"] == 4 + 6
+    assert meta["budget"]["cpu_hours"] > first["cpu_hours"]
+    assert meta["training"]["init_from"]["budget"] == first
+    assert meta["training"]["log"] == str((tuned / "log.csv").resolve())
+    assert float(_log(tuned)[-1]["cpu_s"]) > 0
+
+
+def test_validation_crop_can_differ_from_the_training_crop(photos, tmp_path):
+    out = tmp_path / "valcrop"
+    train(_cfg(photos, out, steps=1, val_images=2, val_crop=128), codec_cls=TreeNetCodec, say=_quiet)
+    assert load_model("treenet", 4, out / "weights")[1]["validation"]["crop"] == "centre 128x128"
+    with pytest.raises(ValueError, match="--val-crop 100"):
+        train(_cfg(photos, tmp_path / "x", steps=1, val_images=2, val_crop=100), codec_cls=TreeNetCodec, say=_quiet)
+
+
+def test_presets_set_defaults_that_explicit_options_override():
+    import argparse
+
+    from rdbench.commands.train import PAPER, configure, resolve_recipe
+    from rdbench.training.recipe import PRESETS
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    base = ["treenet", "--point", "1", "--data", "d", "--steps", "1"]
+    assert resolve_recipe(parser.parse_args(base)) == PAPER == {**PAPER, **PRESETS["paper"]}
+    cpu = resolve_recipe(parser.parse_args(base + ["--preset", "cpu"]))
+    assert cpu == {**PAPER, **PRESETS["cpu"]} and cpu != PAPER
+    assert resolve_recipe(parser.parse_args(base + ["--preset", "cpu", "--batch", "4"]))["batch"] == 4
+    with pytest.raises(SystemExit):
+        parser.parse_args(base + ["--preset", "gpu"])

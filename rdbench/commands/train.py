@@ -28,6 +28,10 @@ outputs (in --out): config.json, checkpoint.pt, log.csv, weights/<codec>/<point>
 """
 
 
+# The defaults of the options a preset may set: the paper's recipe (rdbench.training.recipe.PRESETS).
+PAPER = {"batch": 16, "crop": 256, "lr": 1e-4, "lr_schedule": "constant", "lr_final": 1e-5, "threads": 0}
+
+
 def _points(text: str) -> tuple[int, ...]:
     try:
         points = tuple(int(p) for p in text.split(",") if p.strip())
@@ -47,9 +51,17 @@ def configure(p: argparse.ArgumentParser) -> None:
     length = p.add_mutually_exclusive_group(required=True)
     length.add_argument("--steps", type=int, help="optimisation steps per rate point")
     length.add_argument("--epochs", type=int, help="passes over the training images (steps = E x images // batch)")
-    p.add_argument("--batch", type=int, default=16, help="crops per step (default 16, the paper's)")
-    p.add_argument("--crop", type=int, default=256, help="crop side in pixels (default 256, the paper's)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate at batch 16 (default 1e-4)")
+    p.add_argument("--preset", choices=("paper", "cpu"), default=None,
+                   help="named defaults for --batch/--crop/--lr/--lr-schedule/--lr-final/--threads: paper (the "
+                        "default: batch 16 x 256^2, lr 1e-4 constant) or cpu (the recipe chosen by measurement "
+                        "for a 2-core CPU, docs/training.md); options given explicitly win")
+    p.add_argument("--batch", type=int, default=None, help="crops per step (default 16, the paper's)")
+    p.add_argument("--crop", type=int, default=None, help="crop side in pixels (default 256, the paper's)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate at batch 16 (default 1e-4)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default=None,
+                   help="main learning rate: constant (default, the paper's) or cosine from --lr to --lr-final")
+    p.add_argument("--lr-final", type=float, default=None, help="last learning rate of --lr-schedule cosine (1e-5)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default 0: torch's choice)")
     p.add_argument("--lr-scale", choices=("none", "sqrt", "linear"), default="none",
                    help="scale --lr for a batch other than 16 by sqrt(B/16) or B/16 (default none)")
     p.add_argument("--aux-lr", type=float, default=1e-3, help="Adam lr of the entropy-bottleneck quantiles (1e-3)")
@@ -61,6 +73,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--val-images", type=int, default=16,
                    help="images of the training folders held back for validation (default 16)")
+    p.add_argument("--val-crop", type=int, default=0,
+                   help="side of the validation centre crops (default 0: --crop); fix it when comparing crops")
     p.add_argument("--val-every", type=int, default=1000, help="validate every N steps (0: only at the end)")
     p.add_argument("--log-every", type=int, default=100, help="write a log row every N steps")
     p.add_argument("--checkpoint-every", type=int, default=1000, help="checkpoint every N steps (0: only at the end)")
@@ -84,14 +98,22 @@ def configure(p: argparse.ArgumentParser) -> None:
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="log lines instead of a bar")
 
 
+def resolve_recipe(args: argparse.Namespace) -> dict:
+    """The options a preset sets: given on the command line, else the preset's, else the paper's."""
+    from rdbench.training.recipe import preset_defaults
+
+    return {**PAPER, **preset_defaults(args.preset), **{k: getattr(args, k) for k in PAPER if getattr(args, k) is not None}}
+
+
 def run(args: argparse.Namespace) -> int:
     from rdbench.train import TrainConfig, train
 
+    recipe = resolve_recipe(args)
     cfg = TrainConfig(
         model=args.model, points=args.point, data=tuple(args.data), steps=args.steps, epochs=args.epochs,
-        batch=args.batch, crop=args.crop, lr=args.lr, lr_scale=args.lr_scale, aux_lr=args.aux_lr, clip=args.clip,
+        preset=args.preset, **recipe, lr_scale=args.lr_scale, aux_lr=args.aux_lr, clip=args.clip,
         lambda1=args.lambda1, lambda2=args.lambda2, device=args.device, out=args.out, resume=args.resume,
-        val_images=args.val_images, val_every=args.val_every, log_every=args.log_every,
+        val_images=args.val_images, val_crop=args.val_crop, val_every=args.val_every, log_every=args.log_every,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every, export_dir=args.export_dir,
         init_from_weights=args.init_from_weights, seed=args.seed, small=args.small, same_batch=args.same_batch,
         compile=args.compile, cuda_graph=args.cuda_graph, amp=args.amp, progress=args.progress,

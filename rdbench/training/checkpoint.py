@@ -8,6 +8,7 @@ One file, ``<out>/checkpoint.pt`` (``torch.save`` of plain containers and tensor
     config            the run's settings that fix the result (see RESUME_KEYS)
     members           {point: {"model": state_dict, "optimizer": ..., "aux_optimizer": ... | None}}
     rng               {"torch": CPU generator state, "cuda": per-device states | None}
+    clock             {"cpu_s", "wall_s"}: what the run has spent so far (rdbench.training.recipe)
 
 The data order is a function of (seed, point, step) (see rdbench.training.data), so the step
 number restores it; the RNG states restore the quantisation noise. On CPU a resumed run is
@@ -29,7 +30,7 @@ CHECKPOINT_FORMAT = "rdbench.train-checkpoint/1"
 # Settings a resumed run must share with the run that wrote the checkpoint (others may change:
 # the number of steps, the device, logging and validation intervals, compile / CUDA graph).
 RESUME_KEYS = ("model", "points", "lambdas", "batch", "crop", "lr", "aux_lr", "clip", "seed", "data_hash",
-               "val_images", "small", "same_batch", "amp")
+               "val_images", "small", "same_batch", "amp", "lr_schedule", "lr_final", "schedule_steps")
 
 
 class CheckpointError(ValueError):
@@ -48,12 +49,13 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states)
 
 
-def save(path: str | Path, step: int, config: dict[str, Any], members: dict[int, dict[str, Any]]) -> None:
+def save(path: str | Path, step: int, config: dict[str, Any], members: dict[int, dict[str, Any]],
+         clock: dict[str, float] | None = None) -> None:
     """Write the checkpoint atomically. `members` maps point -> {model, optimizer, aux_optimizer} state dicts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "step": int(step), "config": config, "members": members,
-               "rng": capture_rng()}
+               "rng": capture_rng(), "clock": dict(clock or {})}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 

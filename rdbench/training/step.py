@@ -84,15 +84,19 @@ def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
 
 
 def make_optimizers(model: nn.Module, lr: float, aux_lr: float, device: torch.device,
-                    capturable: bool = False) -> tuple[list, torch.optim.Optimizer, torch.optim.Optimizer | None]:
-    """Adam (fused on CUDA) for the main parameters, Adam for the quantiles (None if there are none)."""
+                    capturable: bool = False, lr_tensor: bool = False
+                    ) -> tuple[list, torch.optim.Optimizer, torch.optim.Optimizer | None]:
+    """Adam (fused on CUDA) for the main parameters, Adam for the quantiles (None if there are none).
+
+    ``lr_tensor``: the main lr is a device tensor, so a schedule can change it inside a CUDA graph."""
     main, aux = split_parameters(model)
     if not main:
         raise ValueError(f"{type(model).__name__} has no trainable parameters")
     kwargs = {"fused": True} if device.type == "cuda" else {"foreach": False}
     if capturable:
         kwargs["capturable"] = True
-    optimizer = torch.optim.Adam(main, lr=lr, **kwargs)
+    main_lr = torch.tensor(lr, dtype=torch.float32, device=device) if lr_tensor else lr
+    optimizer = torch.optim.Adam(main, lr=main_lr, **kwargs)
     aux_optimizer = torch.optim.Adam(aux, lr=aux_lr, **kwargs) if aux else None
     return main, optimizer, aux_optimizer
 
