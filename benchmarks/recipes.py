@@ -2,8 +2,9 @@
 
 Every recipe trains the same rate point from the same seed on the same images, one torch thread
 each, ``--parallel`` at a time (``nice -n 19``), for the number of steps that the recipe's batch
-shape runs in ``--cpu-minutes`` (its steps/CPU-s is measured first, by the real training step, one
-thread). Then each run's exported weights code ``--images`` Kodak images with the real codec (file
+shape runs in ``--cpu-minutes`` (its steps per CPU-second are measured first by
+``benchmarks/train.py``: the real training step, one thread, process CPU time, so the measure holds
+when other work shares the cores). Then each run's exported weights code ``--images`` Kodak images with the real codec (file
 bpp, not an estimate). The table reports the CPU time each run really used, so the equality can be
 checked, the held-back validation (RD loss, estimated bpp, PSNR) and Kodak (bpp, PSNR, RD loss with
 the point's lambdas). Runs are resumable: an interrupted sweep continues from the checkpoints.
@@ -74,10 +75,10 @@ def _steps_per_cpu_s(batch: int, crop: int, out: Path) -> float:
                "--window-steps", "4", "--points", "3"]
         text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         cached.write_text(text)
-    found = re.search(r"median ([0-9.]+) steps/s", cached.read_text())
+    found = re.search(r"median ([0-9.]+) steps per CPU-second", cached.read_text())
     if not found:
-        raise SystemExit(f"{cached}: no 'median ... steps/s' line; delete it to measure again")
-    return float(found.group(1))  # one thread on an idle core: wall seconds = CPU seconds
+        raise SystemExit(f"{cached}: no 'median ... steps per CPU-second' line; delete it to measure again")
+    return float(found.group(1))
 
 
 def _train(name: str, args, steps: int) -> None:

@@ -74,15 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
     sync()
     warmup_s = time.perf_counter() - t
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(args.windows):
         sync()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for _ in range(args.window_steps):
             step_all(members, runners, sampler, step)
             step += 1
         sync()
         rates.append(args.window_steps / (time.perf_counter() - t))
+        cpu_rates.append(args.window_steps / (time.process_time() - c))
     for m in members:  # a finite loss shows the steps really trained
         loss = float(m.stats[0] / step)
         if not np.isfinite(loss):
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{r:.3f}" for r in rates) + " steps/s")
     print(f"median {med:.3f} steps/s = {med * per_step:.1f} images/s "
           f"({med * args.batch:.1f} images/s per rate point; spread {min(rates):.3f}..{max(rates):.3f} steps/s)")
+    print(f"median {statistics.median(cpu_rates):.3f} steps per CPU-second (process CPU time, all threads; "
+          "unlike wall time it holds when other work shares the cores)")
     return 0
 
 

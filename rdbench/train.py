@@ -80,6 +80,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     export_every: int = 0
     export_dir: str | None = None
+    export_dtype: str = "float32"  # or float16: half the bytes, coding as bit-exact (rdbench.models.weights)
     init_from_weights: str | None = None  # "" = the codec's default weights folder
     seed: int = 0
     small: str = "upscale"
@@ -121,6 +122,8 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
         raise ValueError(f"--lr and --lr-final must be >= 0, got {cfg.lr} and {cfg.lr_final}")
     if cfg.val_crop and cfg.val_crop % 64:
         raise ValueError(f"--val-crop {cfg.val_crop} must be a multiple of 64 (or 0: the training --crop)")
+    if cfg.export_dtype not in ("float32", "float16"):
+        raise ValueError(f"--export-dtype {cfg.export_dtype!r}: choose float32 or float16")
     if cfg.threads < 0:
         raise ValueError(f"--threads must be >= 0 (0: torch's default), got {cfg.threads}")
     if cfg.amp not in ("none", "bf16"):
@@ -351,7 +354,8 @@ class TrainingRun:
         for m, runner in zip(self.members, self.runners):
             path = M.weights_path(self.codec_cls.name, m.point, self.cfg.export_dir or self.out / "weights")
             meta = self._metadata(m, step, validation.get(m.point), runner.mode)
-            sha = M.export_weights(self.codec_cls, m.point, m.model.state_dict(), path, meta)
+            sha = M.export_weights(self.codec_cls, m.point, m.model.state_dict(), path, meta,
+                                     dtype=self.cfg.export_dtype)
             exported[m.point] = {"weights": str(path), "sha256": sha, "validation": validation.get(m.point)}
         return exported
 

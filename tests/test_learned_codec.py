@@ -292,3 +292,64 @@ def test_weight_io_leaves_the_random_stream_alone(weights, tmp_path):
     load_model("mbt2018-mean", 1, weights)
     save_weights(model, tmp_path / "f" / "1.safetensors", {"kwargs": {"N": 8, "M": 8}, "notes": RANDOM})
     assert torch.equal(torch.rand(4), expected)
+
+
+def test_float16_weights_are_smaller_and_code_bit_exactly(images, tmp_path):
+    """fp16 storage rounds the weights before the CDF tables are built, so the tables fit what is loaded."""
+    torch.manual_seed(3)
+    model = build_model("TreeNet", {})
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+    root32, root16 = tmp_path / "w32", tmp_path / "w16"
+    meta = {"architecture": "TreeNet", "kwargs": {}, "notes": RANDOM}
+    save_weights(build_model("TreeNet", {}).eval(), weights_path("treenet", 1, root32), meta)
+    save_weights(model.eval(), weights_path("treenet", 1, root16), meta, dtype="float16")
+    f32, f16 = weights_path("treenet", 1, root32), weights_path("treenet", 1, root16)
+    assert f16.stat().st_size < 0.7 * f32.stat().st_size  # the int32 CDF tables stay as they are
+    from safetensors import safe_open
+
+    with safe_open(str(f16), "pt") as stored:
+        dtypes = {stored.get_slice(k).get_dtype() for k in stored.keys()}
+    assert "F16" in dtypes and "F32" not in dtypes
+    loaded, sidecar = load_model("treenet", 1, root16)
+    assert sidecar["dtype"] == "float16" and all(p.dtype == torch.float32 for p in loaded.parameters())
+    for name, param in loaded.named_parameters():
+        assert torch.equal(param, reference[name].half().float()), name
+    assert any(not torch.equal(p, reference[n]) for n, p in loaded.named_parameters())  # rounding happened
+    codec = _codec("treenet", root16)
+    bs, here = tmp_path / "a.rdlc", tmp_path / "here.png"
+    codec.encode(images["crop200"], 1, bs)
+    codec.decode(bs, here)
+    job = [["treenet", str(root16), str(bs), str(tmp_path / "fresh.png")]]
+    proc = subprocess.run([sys.executable, "-c", DECODE_SCRIPT, json.dumps(job)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert np.array_equal(read_png(tmp_path / "fresh.png"), read_png(here))
+
+
+def test_non_finite_weights_are_refused_at_export_and_load(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = build_model("FactorizedPrior", {"N": 16, "M": 24})
+    path = weights_path("bmshj2018-factorized", 1, tmp_path)
+    meta = {"architecture": "FactorizedPrior", "kwargs": {"N": 16, "M": 24}, "notes": RANDOM}
+    with torch.no_grad():
+        model.g_a[0].weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(WeightsError, match=r"not written.*non-finite values .*g_a\.0\.weight"):
+        save_weights(model, path, meta)
+    assert not path.exists()
+    save_weights(build_model("FactorizedPrior", {"N": 16, "M": 24}), path, meta)
+    state = load_file(str(path))
+    state["g_s.0.weight"][0, 0, 0, 0] = float("inf")
+    save_file(state, str(path))  # a corrupted file with a matching sidecar hash
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    import hashlib
+
+    sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(WeightsError, match=rf"{path.name}: non-finite values .*g_s\.0\.weight"):
+        load_model("bmshj2018-factorized", 1, tmp_path)
+    path.write_bytes(b"\xff" * 64)  # not safetensors at all: named, with the fix
+    sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(WeightsError, match=rf"{path.name}: not a readable safetensors file"):
+        load_model("bmshj2018-factorized", 1, tmp_path)

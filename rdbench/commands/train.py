@@ -80,6 +80,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=1000, help="checkpoint every N steps (0: only at the end)")
     p.add_argument("--export-every", type=int, default=0, help="also export weights every N steps (0: at the end)")
     p.add_argument("--export-dir", help="weights root to export to (default OUT/weights)")
+    p.add_argument("--export-dtype", choices=("float32", "float16"), default="float32",
+                   help="floating tensors of the exported weights (float16: half the size, coding as bit-exact)")
     p.add_argument("--init-from-weights", nargs="?", const="", default=None, metavar="WEIGHTS_DIR",
                    help="start from the codec's existing weights (default weights folder, or WEIGHTS_DIR)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and noise (default 0)")
@@ -115,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         lambda1=args.lambda1, lambda2=args.lambda2, device=args.device, out=args.out, resume=args.resume,
         val_images=args.val_images, val_crop=args.val_crop, val_every=args.val_every, log_every=args.log_every,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every, export_dir=args.export_dir,
+        export_dtype=args.export_dtype,
         init_from_weights=args.init_from_weights, seed=args.seed, small=args.small, same_batch=args.same_batch,
         compile=args.compile, cuda_graph=args.cuda_graph, amp=args.amp, progress=args.progress,
         workers=args.workers)

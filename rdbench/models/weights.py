@@ -14,6 +14,12 @@ Sidecar (JSON object), written by :func:`save_weights`::
 
 The safetensors file is the model's full ``state_dict`` after ``update(force=True)``: parameters and the
 entropy coders' CDF tables, so encoder and decoder use exactly the stored tables. Nothing here unpickles.
+
+``dtype="float16"`` stores the floating tensors in half precision (half the bytes): the model's
+floating parameters and buffers are rounded to float16 *before* ``update(force=True)``, so the
+stored CDF tables are those of the rounded weights, and loading (float16 -> float32 is exact) gives
+back exactly the model the tables were built from; coding is then as bit-exact as with float32.
+Non-finite values (NaN, inf) are refused at export and at load: they would hang the entropy coder.
 """
 
 from __future__ import annotations
@@ -87,7 +93,10 @@ def file_sha256(path: str | os.PathLike) -> str:
     return sha256_file(path)
 
 
-def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any]) -> str:
+DTYPES = ("float32", "float16")
+
+
+def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any], dtype: str = "float32") -> str:
     """Write `model`'s weights to `path` (``.safetensors``) and its sidecar; return the file's sha256.
 
     Calls ``model.update(force=True)`` first, so the stored CDF tables match the parameters. `metadata`
@@ -110,9 +119,15 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any]) -> st
         meta["kwargs"] = model.config()
     meta.setdefault("codec", path.parent.name)
     meta.setdefault("point", _point_from(path))
+    if dtype not in DTYPES:
+        raise ValueError(f"weights dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    _check_finite(model.state_dict(), f"{path} (not written)")
+    if dtype == "float16":
+        model.half().float()  # round floating parameters and buffers first: the CDFs below are theirs
     model.update(force=True)
-    state = {k: v.detach().to("cpu").clone().contiguous() for k, v in model.state_dict().items()}
+    state = {k: _stored(v, dtype) for k, v in model.state_dict().items()}
     _check_description(meta, state)
+    meta["dtype"] = dtype
     with atomic.atomic_path(path) as tmp:
         save_file(state, str(tmp))
         meta.update(sha256=file_sha256(tmp), bytes=tmp.stat().st_size, format="safetensors",
@@ -166,7 +181,13 @@ def load_model(codec_name: str, point: int, weights_dir: str | os.PathLike | Non
     with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the caller's RNG untouched
         model = build_model(meta["architecture"], meta["kwargs"])
     try:
-        model.load_state_dict(load_file(str(path), device="cpu"))
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own SafetensorError (e.g. "header too large")
+        raise WeightsError(f"{path}: not a readable safetensors file ({type(exc).__name__}: {exc}); "
+                           "restore it or re-export the weights") from exc
+    _check_finite(state, str(path))
+    try:
+        model.load_state_dict(state)
     except (RuntimeError, KeyError, ValueError) as exc:
         raise WeightsError(f"{path}: does not fit {meta['architecture']}({meta['kwargs']}): {exc}") from exc
     return model.eval(), meta
@@ -208,6 +229,27 @@ def _check_description(meta: dict[str, Any], state: dict) -> None:
     if wrong:
         raise ValueError(f"metadata architecture {meta['architecture']}({meta['kwargs']}) does not describe these "
                          f"weights (keys/shapes differ: {', '.join(wrong[:5])}{' ...' if len(wrong) > 5 else ''})")
+
+
+def _stored(tensor, dtype: str):
+    """A detached CPU copy for the file: floating tensors in `dtype`, integer tables as they are."""
+    import torch
+
+    out = tensor.detach().to("cpu")
+    if dtype == "float16" and out.is_floating_point():
+        out = out.to(torch.float16)
+    return out.clone().contiguous()
+
+
+def _check_finite(state: dict, where: str) -> None:
+    """Refuse NaN / inf in any floating tensor, naming the first few and the file."""
+    import torch
+
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise WeightsError(f"{where}: non-finite values (NaN or inf) in {', '.join(bad[:5])}"
+                           f"{' ...' if len(bad) > 5 else ''}; the training diverged or the file is corrupt: "
+                           "export weights from an earlier checkpoint, or retrain")
 
 
 def _point_from(path: Path) -> int:

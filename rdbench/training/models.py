@@ -107,7 +107,8 @@ def weights_path(codec_name: str, point: int, root) -> Path:
     return codec_weights_path(codec_name, point, root)
 
 
-def export_weights(codec_cls, point: int, state_dict: dict, path, metadata: dict[str, Any]) -> str:
+def export_weights(codec_cls, point: int, state_dict: dict, path, metadata: dict[str, Any],
+                   dtype: str = "float32") -> str:
     """Write trained weights for a rate point via ``save_weights``; returns the file's sha256.
 
     A fresh model is built from the codec's description and loaded with `state_dict`, so the
@@ -123,7 +124,7 @@ def export_weights(codec_cls, point: int, state_dict: dict, path, metadata: dict
     model.load_state_dict({k: v.detach().to("cpu") for k, v in state_dict.items()})
     meta = {"codec": codec_cls.name, "point": int(point), "architecture": codec_cls.architecture,
             "kwargs": codec_cls.architecture_kwargs(point), **metadata}
-    return save_weights(model.eval(), path, meta)
+    return save_weights(model.eval(), path, meta, dtype=dtype)
 
 
 def initial_state(codec_name: str, point: int, weights_dir=None) -> tuple[dict, dict]:
