@@ -325,7 +325,12 @@ def test_rd_plots_are_written(bench, tmp_path):
     _, csvs = bench
     pub = load_published([_reference_or_skip("bpg_444_x265_ycbcr.json")]) if REFERENCE else []
     paths = write_plots(csvs["kodak"], METRICS, tmp_path, anchor="jpeg", published=pub)
-    assert [p.name for p in paths] == ["psnr-rgb.png", "psnr-rgb.svg", "ms-ssim-rgb.png", "ms-ssim-rgb.svg"]
+    assert [str(p.relative_to(tmp_path)) for p in paths] == [
+        "psnr-rgb.png", "psnr-rgb.svg", "low/psnr-rgb.png", "low/psnr-rgb.svg",
+        "ms-ssim-rgb.png", "ms-ssim-rgb.svg", "low/ms-ssim-rgb.png", "low/ms-ssim-rgb.svg"]
+    low = np.asarray(Image.open(tmp_path / "low" / "psnr-rgb.png").convert("L"))
+    assert low.std() > 10 and not np.array_equal(low, np.asarray(Image.open(paths[0]).convert("L")))
+    assert "0.6" in (tmp_path / "low" / "psnr-rgb.svg").read_text()  # the x axis ends at the paper's 0.6 bpp
     png = np.asarray(Image.open(paths[0]).convert("L"))
     assert png.shape == (460, 640) and png.std() > 10
     svg = paths[1].read_text()
@@ -431,6 +436,7 @@ def test_workflow_rules_make_the_report_targets(bench, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert (results / "report.html").stat().st_size > 10_000
     assert len(list((results / "plots").glob("*/*.svg"))) == 4
+    assert len(list((results / "plots").glob("*/low/*.svg"))) == 4
     md = (results / "tables" / "table1.md").read_text()
     assert "MS-SSIM [dB]" not in md and "Method pchip" in md and "| webp (anchor) |" in md
     assert (tmp_path / "logs" / "report" / "tables.log").read_text().strip()

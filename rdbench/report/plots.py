@@ -5,6 +5,10 @@ MS-SSIM in dB when ``ms_ssim_db``). Every codec keeps one colour and marker in e
 from its name: a fixed table for the built-in codecs, a hash of the name for any other); the anchor
 is drawn thick and black; published curves are dashed and labelled "(published)".
 
+Each metric gets two views: the full measured range (``<metric>.png``) and the low-rate range
+0..``LOW_RATE_BPP`` bpp (``low/<metric>.png``), where the TreeNet paper makes its claims; the low view
+scales its quality axis to the points it shows.
+
 Figures are drawn with matplotlib's object API on the Agg / SVG canvases (no pyplot, no display, no
 global state), so plotting is safe inside workflow jobs and threads.
 """
@@ -27,6 +31,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 MARKERS = ("o", "s", "D", "^", "v", "<", ">", "p", "P", "X", "*", "h")
 # Built-in codecs get distinct colours and markers; anything else hashes its name into the palette.
 KNOWN = ("jpeg", "jpeg2000", "webp", "avif", "jpegxl", "hevc444", "vvc420", "bpg", "vtm", "jpegai", "treenet")
+LOW_RATE_BPP = 0.6
 ANCHOR_STYLE = {"color": "black", "linewidth": 2.8, "markersize": 7, "zorder": 5}
 
 
@@ -86,13 +91,14 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
         names = [c for c in names if c != anchor] + [anchor]
     fig = Figure(figsize=(6.4, 4.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    top = 0.0
+    top, shown = 0.0, []
     for codec in names:
         x, y = mean_curve(df, codec, metric)
         ok = np.isfinite(x) & np.isfinite(y := y_values(metric, y, ms_ssim_db))
         label = f"{codec} (anchor)" if codec == anchor else codec
         ax.plot(x[ok], y[ok], label=label, **style_for(codec, anchor=codec == anchor))
         top = max(top, float(x[ok].max(initial=0)))
+        shown += list(y[ok & (x <= (max_bpp or np.inf))])
     for curve in published:
         if not curve.has(metric):
             continue
@@ -106,6 +112,10 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
     ax.set_title(f"{dataset}: {quality_label(metric, ms_ssim_db=ms_ssim_db, transform='identity', unit=False)}")
     if max_bpp:
         ax.set_xlim(0, max_bpp)
+        if shown:  # the quality range of what is visible, not of the whole curves
+            lo, hi = min(shown), max(shown)
+            pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best", frameon=True)
     out_base = Path(out_base)
@@ -121,8 +131,10 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
 
 
 def write_plots(rd_csv: str | Path, metrics: Sequence[str], out_dir: str | Path, *, anchor: str | None = None,
-                published: Sequence = (), ms_ssim_db: bool = False, dataset: str | None = None) -> list[Path]:
-    """Every metric's RD figure of one dataset: ``out_dir/<metric>.png`` and ``.svg``."""
+                published: Sequence = (), ms_ssim_db: bool = False, dataset: str | None = None,
+                low_rate_bpp: float | None = LOW_RATE_BPP) -> list[Path]:
+    """Every metric's RD figures of one dataset: ``out_dir/<metric>.{png,svg}`` and, unless
+    ``low_rate_bpp`` is None, the low-rate view ``out_dir/low/<metric>.{png,svg}``."""
     from rdbench.report.compare import select_dataset
     from rdbench.results import read_rd_csv
 
@@ -135,4 +147,7 @@ def write_plots(rd_csv: str | Path, metrics: Sequence[str], out_dir: str | Path,
     for metric in metrics:
         paths += plot_rd(df, dataset, metric, anchor, Path(out_dir) / metric, published=published,
                          ms_ssim_db=ms_ssim_db)
+        if low_rate_bpp:
+            paths += plot_rd(df, dataset, metric, anchor, Path(out_dir) / "low" / metric, published=published,
+                             ms_ssim_db=ms_ssim_db, max_bpp=low_rate_bpp)
     return paths

@@ -20,8 +20,8 @@ TABLE1_FILES = [
     for name in ("table1.csv", "table1_details.csv", "table1.md", "table1.tex", "table1.html", "table1.json",
                  "tables.md")
 ]
-PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
-                    ext=["png", "svg"])
+PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{view}}{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
+                    ext=["png", "svg"], view=["", "low/"])  # full range and the low-rate view
 REPORT_HTML = f"{RESULTS}/report.html"
 REPORT_TARGETS = TABLE1_FILES + PLOT_FILES + [REPORT_HTML]
 
@@ -56,7 +56,8 @@ rule rd_plots:
         settings=REPORT_STAMP,
         published=lambda wc: published_files(PUBLISHED.get(wc.dataset, [])),
     output:
-        expand(f"{RESULTS}/plots/{{{{dataset}}}}/{{metric}}.{{ext}}", metric=METRICS, ext=["png", "svg"]),
+        expand(f"{RESULTS}/plots/{{{{dataset}}}}/{{view}}{{metric}}.{{ext}}", metric=METRICS, ext=["png", "svg"],
+               view=["", "low/"]),
     params:
         results=RESULTS,
         datasets=DATASETS,
