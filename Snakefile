@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/cells.smk"
 include: "workflow/rules/complexity.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/ablations.smk"
 
 
 rule all:
@@ -20,3 +21,4 @@ rule all:
         AVAILABILITY,
         COMPLEXITY_TARGETS,
         REPORT_TARGETS,
+        ABLATION_TARGETS,
