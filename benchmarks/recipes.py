@@ -1,7 +1,7 @@
 """Training recipes compared at equal CPU time: which one buys the most rate-distortion per CPU-hour.
 
 Every recipe trains the same rate point from the same seed on the same images, one torch thread
-each, ``--parallel`` at a time (``nice -n 19``), for the number of steps that the recipe's batch
+each, ``--parallel`` at a time (``nice -n 19`` unless ``--nice``), for the number of steps that the recipe's batch
 shape runs in ``--cpu-minutes`` (its steps per CPU-second are measured first by
 ``benchmarks/train.py``: the real training step, one thread, process CPU time, so the measure holds
 when other work shares the cores). Then each run's exported weights code ``--images`` Kodak images with the real codec (file
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu-minutes", type=float, default=15.0, help="CPU time per recipe (default 15)")
     p.add_argument("--parallel", type=int, default=2, help="recipes trained at once, one thread each")
     p.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated subset of " + ",".join(RECIPES))
+    p.add_argument("--nice", type=int, default=19, help="niceness of the training processes (default 19)")
     p.add_argument("--out", type=Path, default=Path("runs/recipes"))
     args = p.parse_args(argv)
     names = [n for n in args.recipes.split(",") if n]
@@ -86,7 +87,7 @@ def _train(name: str, args, steps: int) -> None:
     run = args.out / name
     if (run / "weights" / "treenet" / f"{args.point}.json").is_file():
         return
-    cmd = ["nice", "-n", "19", str(Path(sys.executable).with_name("rdbench")), "train", "treenet", "--point", str(args.point),
+    cmd = ["nice", "-n", str(args.nice), str(Path(sys.executable).with_name("rdbench")), "train", "treenet", "--point", str(args.point),
            *[w for d in args.train for w in ("--data", d)], "--steps", str(steps), "--batch", str(batch),
            "--crop", str(crop), "--lr", str(lr), "--lr-schedule", schedule, "--threads", "1", "--val-crop", "256",
            "--val-every", str(max(1, steps // 4)), "--log-every", "25", "--checkpoint-every", "50",

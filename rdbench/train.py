@@ -82,6 +82,7 @@ class TrainConfig:
     export_dir: str | None = None
     export_dtype: str = "float32"  # or float16: half the bytes, coding as bit-exact (rdbench.models.weights)
     init_from_weights: str | None = None  # "" = the codec's default weights folder
+    init_point: int | None = None  # start every point from this point's weights (fine-tuning to other lambdas)
     seed: int = 0
     small: str = "upscale"
     same_batch: bool = False
@@ -122,6 +123,8 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
         raise ValueError(f"--lr and --lr-final must be >= 0, got {cfg.lr} and {cfg.lr_final}")
     if cfg.val_crop and cfg.val_crop % 64:
         raise ValueError(f"--val-crop {cfg.val_crop} must be a multiple of 64 (or 0: the training --crop)")
+    if cfg.init_point is not None and cfg.init_from_weights is None:
+        raise ValueError("--init-point K needs --init-from-weights [WEIGHTS_DIR] (where point K's weights are)")
     if cfg.export_dtype not in ("float32", "float16"):
         raise ValueError(f"--export-dtype {cfg.export_dtype!r}: choose float32 or float16")
     if cfg.threads < 0:
@@ -139,7 +142,7 @@ def _build_member(cfg: TrainConfig, codec_cls, point: int, index: int, device: t
     model = M.new_model(codec_cls, point)
     init = None
     if cfg.init_from_weights is not None:
-        state, meta = M.initial_state(codec_cls.name, point, cfg.init_from_weights or None)
+        state, meta = M.initial_state(codec_cls.name, cfg.init_point or point, cfg.init_from_weights or None)
         model.load_state_dict(state)
         init = {"path": meta["path"], "sha256": meta["sha256"], "point": meta.get("point"),
                 "budget": Budget.of_sidecar(meta).record()}

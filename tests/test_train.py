@@ -380,3 +380,17 @@ def test_presets_set_defaults_that_explicit_options_override():
     assert resolve_recipe(parser.parse_args(base + ["--preset", "cpu", "--batch", "4"]))["batch"] == 4
     with pytest.raises(SystemExit):
         parser.parse_args(base + ["--preset", "gpu"])
+
+
+def test_init_point_fine_tunes_another_points_weights(photos, tmp_path):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    train(_cfg(photos, base, steps=1), codec_cls=TreeNetCodec, say=_quiet)  # point 4
+    train(_cfg(photos, tuned, points=(1,), steps=1, lr=0.0, aux_lr=0.0, init_from_weights=str(base / "weights"),
+               init_point=4), codec_cls=TreeNetCodec, say=_quiet)
+    before, _ = load_model("treenet", 4, base / "weights")
+    after, meta = load_model("treenet", 1, tuned / "weights")
+    assert (meta["lambda1"], meta["lambda2"]) == TREENET_LAMBDAS[1] and meta["training"]["init_from"]["point"] == 4
+    params = dict(after.named_parameters())
+    assert all(torch.equal(p, params[name]) for name, p in before.named_parameters())
+    with pytest.raises(ValueError, match="--init-point K needs --init-from-weights"):
+        train(_cfg(photos, tmp_path / "x", steps=1, init_point=4), codec_cls=TreeNetCodec, say=_quiet)

@@ -84,6 +84,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="floating tensors of the exported weights (float16: half the size, coding as bit-exact)")
     p.add_argument("--init-from-weights", nargs="?", const="", default=None, metavar="WEIGHTS_DIR",
                    help="start from the codec's existing weights (default weights folder, or WEIGHTS_DIR)")
+    p.add_argument("--init-point", type=int, metavar="K",
+                   help="with --init-from-weights: start from point K's weights (fine-tune them to this point's lambdas)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and noise (default 0)")
     p.add_argument("--small", choices=("upscale", "skip"), default="upscale",
                    help="images with a short side below --crop: upscale them (Lanczos) or skip them")
@@ -118,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         val_images=args.val_images, val_crop=args.val_crop, val_every=args.val_every, log_every=args.log_every,
         checkpoint_every=args.checkpoint_every, export_every=args.export_every, export_dir=args.export_dir,
         export_dtype=args.export_dtype,
-        init_from_weights=args.init_from_weights, seed=args.seed, small=args.small, same_batch=args.same_batch,
+        init_from_weights=args.init_from_weights, init_point=args.init_point, seed=args.seed, small=args.small,
+        same_batch=args.same_batch,
         compile=args.compile, cuda_graph=args.cuda_graph, amp=args.amp, progress=args.progress,
         workers=args.workers)
     summary = train(cfg)
