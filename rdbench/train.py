@@ -64,6 +64,7 @@ class TrainConfig:
     lr_scale: str = "none"
     lr_schedule: str = "constant"  # rdbench.training.recipe: constant | cosine (to lr_final at the last step)
     lr_final: float = 1e-5
+    lr_warmup: int = 0  # steps of linear warm-up (use it with init_from_weights)
     preset: str | None = None  # the preset whose defaults the CLI applied (recorded, never applied here)
     threads: int = 0  # CPU threads of torch (0: torch's default)
     aux_lr: float = 1e-3
@@ -127,6 +128,8 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
         raise ValueError("--init-point K needs --init-from-weights [WEIGHTS_DIR] (where point K's weights are)")
     if cfg.export_dtype not in ("float32", "float16"):
         raise ValueError(f"--export-dtype {cfg.export_dtype!r}: choose float32 or float16")
+    if cfg.lr_warmup < 0:
+        raise ValueError(f"--lr-warmup must be >= 0 steps, got {cfg.lr_warmup}")
     if cfg.threads < 0:
         raise ValueError(f"--threads must be >= 0 (0: torch's default), got {cfg.threads}")
     if cfg.amp not in ("none", "bf16"):
@@ -160,7 +163,7 @@ def _build_member(cfg: TrainConfig, codec_cls, point: int, index: int, device: t
     if cfg.compile:
         notes.append(f"torch.compile on {', '.join(apply_compile(model)) or 'nothing (no g_a/g_s)'}")
     main, opt, aux_opt = make_optimizers(model, lr, cfg.aux_lr, device, capturable=cfg.cuda_graph,
-                                           lr_tensor=cfg.cuda_graph and cfg.lr_schedule != "constant")
+                                           lr_tensor=cfg.cuda_graph and (cfg.lr_schedule != "constant" or cfg.lr_warmup > 0))
     member = Member(point=point, stream_index=0 if cfg.same_batch else index, lambda1=l1, lambda2=l2,
                     model=model, criterion=RateDistortionLoss(l1, l2), optimizer=opt, aux_optimizer=aux_opt,
                     main_params=main, clip=cfg.clip,
@@ -236,7 +239,8 @@ class TrainingRun:
                       "val_images": len(self.val_files), "val_crop": cfg.val_crop or cfg.crop, "small": cfg.small, "same_batch": cfg.same_batch,
                       "amp": cfg.amp, "lr_schedule": cfg.lr_schedule,
                       "lr_final": cfg.lr_final if cfg.lr_schedule != "constant" else None,
-                      "schedule_steps": self.total if cfg.lr_schedule != "constant" else None}
+                      "schedule_steps": self.total if cfg.lr_schedule != "constant" else None,
+                      "lr_warmup": cfg.lr_warmup}
         self.clock = Stopwatch()
         self.start = self._restore() if cfg.resume else 0
         self._write_config()
@@ -299,10 +303,10 @@ class TrainingRun:
         return {"out": str(self.out), "steps": step, "device": str(self.device), "points": exported}
 
     def lr_at(self, step: int) -> float:
-        return learning_rate(step, self.total, self.lr, self.cfg.lr_schedule, self.cfg.lr_final)
+        return learning_rate(step, self.total, self.lr, self.cfg.lr_schedule, self.cfg.lr_final, self.cfg.lr_warmup)
 
     def _set_lr(self, step: int) -> None:
-        if self.cfg.lr_schedule == "constant":
+        if self.cfg.lr_schedule == "constant" and not self.cfg.lr_warmup:
             return
         lr = self.lr_at(step)
         for m in self.members:
@@ -378,7 +382,8 @@ class TrainingRun:
             "budget": self._budget(m, step).record(),
             "training": {"preset": cfg.preset, "batch": cfg.batch, "crop": cfg.crop, "lr": self.lr,
                          "lr_schedule": cfg.lr_schedule, "lr_final": self.fixed["lr_final"],
-                         "schedule_steps": self.fixed["schedule_steps"], "threads": torch.get_num_threads(),
+                         "schedule_steps": self.fixed["schedule_steps"], "lr_warmup": cfg.lr_warmup,
+                         "threads": torch.get_num_threads(),
                          "lr_scale": cfg.lr_scale, "log": str((self.out / "log.csv").resolve()),
                          "cpu_hours_this_run": round(self.clock.cpu_s / 3600, 4),
                          "aux_lr": cfg.aux_lr, "clip": cfg.clip, "seed": cfg.seed, "same_batch": cfg.same_batch,

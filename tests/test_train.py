@@ -329,6 +329,8 @@ def test_cosine_schedule_runs_from_lr_to_lr_final(photos, tmp_path):
     assert learning_rate(5, 10, 1e-3, "cosine", 1e-5) == pytest.approx((1e-3 + 1e-5) / 2)
     assert learning_rate(10, 10, 1e-3, "cosine", 1e-5) == pytest.approx(1e-5)
     assert learning_rate(7, 10, 1e-3) == 1e-3
+    assert learning_rate(0, 10, 1e-3, warmup=4) == pytest.approx(2.5e-4)  # linear warm-up, then the schedule
+    assert learning_rate(3, 10, 1e-3, "cosine", 1e-5, warmup=4) == pytest.approx(learning_rate(3, 10, 1e-3, "cosine", 1e-5))
     out = tmp_path / "cos"
     train(_cfg(photos, out, steps=4, lr=1e-3, lr_schedule="cosine", lr_final=1e-4), codec_cls=TreeNetCodec,
           say=_quiet)

@@ -29,7 +29,8 @@ outputs (in --out): config.json, checkpoint.pt, log.csv, weights/<codec>/<point>
 
 
 # The defaults of the options a preset may set: the paper's recipe (rdbench.training.recipe.PRESETS).
-PAPER = {"batch": 16, "crop": 256, "lr": 1e-4, "lr_schedule": "constant", "lr_final": 1e-5, "threads": 0}
+PAPER = {"batch": 16, "crop": 256, "lr": 1e-4, "lr_schedule": "constant", "lr_final": 1e-5, "lr_warmup": 0,
+         "threads": 0}
 
 
 def _points(text: str) -> tuple[int, ...]:
@@ -61,6 +62,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default=None,
                    help="main learning rate: constant (default, the paper's) or cosine from --lr to --lr-final")
     p.add_argument("--lr-final", type=float, default=None, help="last learning rate of --lr-schedule cosine (1e-5)")
+    p.add_argument("--lr-warmup", type=int, default=None, metavar="STEPS",
+                   help="linear warm-up of the lr over STEPS (default 0; use ~100 with --init-from-weights)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default 0: torch's choice)")
     p.add_argument("--lr-scale", choices=("none", "sqrt", "linear"), default="none",
                    help="scale --lr for a batch other than 16 by sqrt(B/16) or B/16 (default none)")

@@ -30,7 +30,7 @@ CHECKPOINT_FORMAT = "rdbench.train-checkpoint/1"
 # Settings a resumed run must share with the run that wrote the checkpoint (others may change:
 # the number of steps, the device, logging and validation intervals, compile / CUDA graph).
 RESUME_KEYS = ("model", "points", "lambdas", "batch", "crop", "lr", "aux_lr", "clip", "seed", "data_hash",
-               "val_images", "small", "same_batch", "amp", "lr_schedule", "lr_final", "schedule_steps")
+               "val_images", "small", "same_batch", "amp", "lr_schedule", "lr_final", "schedule_steps", "lr_warmup")
 
 
 class CheckpointError(ValueError):

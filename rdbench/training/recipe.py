@@ -13,6 +13,11 @@ Schedules (``lr_schedule``), as a function of the step s of a run of S steps:
 * ``constant``: lr;
 * ``cosine``: lr_final + (lr - lr_final) * (1 + cos(pi * s / S)) / 2, from lr at s = 0 to lr_final at S.
 
+``lr_warmup`` W > 0 multiplies either by min(1, (s + 1) / W): a linear warm-up. Use it when starting
+from trained weights (``--init-from-weights``): Adam's first steps move every parameter by about lr
+whatever its gradient, and at 1e-3 that undoes much of what the weights had learned (measured: a
+TreeNet at 21.2 dB validation PSNR fell to 14 dB train PSNR within 50 steps without warm-up).
+
 Budget: the paper trains 450 epochs of 150,000 images per model (``PAPER_CROPS`` = 67.5 M crops of
 256 x 256). ``Budget`` counts crops, CPU seconds of the training process (``time.process_time``:
 all its threads) and device minutes, cumulated across resumes and across ``--init-from-weights``
@@ -34,13 +39,15 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 
 
-def learning_rate(step: int, total: int, lr: float, schedule: str = "constant", lr_final: float = 0.0) -> float:
+def learning_rate(step: int, total: int, lr: float, schedule: str = "constant", lr_final: float = 0.0,
+                  warmup: int = 0) -> float:
     """The main optimiser's learning rate at `step` of a run of `total` steps (see the module docstring)."""
+    ramp = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
     if schedule == "constant":
-        return lr
+        return lr * ramp
     if schedule == "cosine":
         progress = min(max(step / max(total, 1), 0.0), 1.0)
-        return lr_final + (lr - lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return ramp * (lr_final + (lr - lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress)))
     raise ValueError(f"unknown --lr-schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
 
