@@ -104,6 +104,13 @@ def list_images(folder: Path) -> tuple[Path, ...]:
     return tuple(images)
 
 
+def name_of(name_or_path: str) -> str:
+    """The name a dataset entry goes by: a registered name, or the folder's own name."""
+    if name_or_path in KNOWN:
+        return name_or_path
+    return Path(os.path.abspath(name_or_path)).name
+
+
 def resolve(name_or_path: str, download: bool = True) -> Dataset:
     """Find (or fetch) a dataset by registered name, or use a folder of images."""
     spec = KNOWN.get(name_or_path)
@@ -113,7 +120,7 @@ def resolve(name_or_path: str, download: bool = True) -> Dataset:
             images = list_images(folder)
             if not images:
                 raise DatasetError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-            return Dataset(folder.name, folder, images, "folder")
+            return Dataset(name_of(name_or_path), folder, images, "folder")
         raise DatasetError(f"unknown dataset {name_or_path!r}: use one of {', '.join(KNOWN)} or a folder of images")
     if root := os.environ.get("RDBENCH_DATA"):
         local = Path(root) / spec.name

@@ -68,11 +68,45 @@ def cell_rows(cell: dict) -> Iterable[dict]:
         yield row
 
 
+class DatasetMismatch(ValueError):
+    """Cells under one dataset name were made from different images (their dataset hashes differ)."""
+
+
+def check_one_dataset(cell_paths: Iterable[str | Path], expected: dict | None = None) -> None:
+    """Refuse to mix cells whose dataset has one name but different content.
+
+    A dataset is known by its name *and* its content: the hash over its images' sha256s, which every
+    cell's manifest records. Two folders called ``photos``, or one folder whose images changed, give
+    one name two hashes; their cells must never meet in one rd.csv. `expected` (name, hash, root)
+    is the dataset about to be coded, checked against the cells already there.
+    """
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (name, hash) -> (root, first cell)
+    if expected:
+        seen[(expected["name"], expected["hash"])] = (expected.get("root", "?"), "the dataset to code now")
+    for path in cell_paths:
+        ds = read_cell(path)["manifest"]["dataset"]
+        key = (ds["name"], ds["hash"])
+        seen.setdefault(key, (ds.get("root", "?"), str(path)))
+        clash = [(k, v) for k, v in seen.items() if k[0] == ds["name"] and k != key]
+        if clash:
+            (_, other_hash), (other_root, other_cell) = clash[0]
+            root, first = seen[key]
+            raise DatasetMismatch(
+                f"dataset {ds['name']!r} names two different sets of images: {other_root} "
+                f"(hash {other_hash[:12]}, {other_cell}) and {root} (hash {ds['hash'][:12]}, {first}). "
+                "Give each its own folder name or results folder (--out), or delete the stale cells")
+
+
 def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
-    """Aggregate cell JSONs into the tidy table; returns the number of rows written."""
+    """Aggregate cell JSONs into the tidy table; returns the number of rows written.
+
+    Cells of one dataset name made from different images are refused (:func:`check_one_dataset`).
+    """
     rows: list[dict] = []
     metric_names: list[str] = []
-    for path in sorted(map(str, cells)):
+    cells = sorted(map(str, cells))
+    check_one_dataset(cells)
+    for path in cells:
         cell = read_cell(path)
         for name in cell.get("metrics", {}):
             if name not in metric_names:

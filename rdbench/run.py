@@ -50,7 +50,7 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries, errors = [], []
-    for src in ds.images[:max_images] if max_images else ds.images:
+    for src in _selected(ds.images, max_images):
         try:
             rgb, notes = images.load_rgb8(src)
         except images.ImageError as exc:
@@ -70,6 +70,10 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     index_path = out_dir / "index.json"
     results.write_json(index_path, index)
     return index_path
+
+
+def _selected(images: Sequence[Path], max_images: int | None) -> Sequence[Path]:
+    return images[:max_images] if max_images else images
 
 
 # -------------------------------------------------------------------------------------------- code
@@ -101,7 +105,8 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     if failures:
         raise CellError(f"{codec_name} at {point}: {len(failures)} of {len(index['images'])} image(s) failed "
                         f"(the rest are saved; rerun to retry):\n" + "\n".join(failures))
-    dataset = {"name": index["dataset"], "hash": index["hash"], "n_images": len(records), "origin": index["origin"]}
+    dataset = {"name": index["dataset"], "hash": index["hash"], "n_images": len(records), "origin": index["origin"],
+               "root": index["root"]}
     coding = {"dataset": index["dataset"], "codec": codec_name, "point": typed_point,
               "point_label": point_label(typed_point), "point_kind": codec.point_kind,
               "manifest": provenance.manifest(description, options, _plugin(codec_name), dataset),
@@ -288,7 +293,11 @@ def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | 
     options = dict(options or {})
     codec = create(codec_name, **options)
     labels = [point_label(codec.parse_point(p)) for p in points] if points else [point_label(p) for p in codec.points()]
-    ds_name = datasets.resolve(dataset).name
+    ds = datasets.resolve(dataset)
+    content = provenance.dataset_hash([datasets.sha256_file(p) for p in _selected(ds.images, max_images)])
+    results.check_one_dataset(sorted((out / "cells" / ds.name).glob("*/*.json")),
+                              {"name": ds.name, "hash": content, "root": str(ds.root)})
+    ds_name = ds.name
     index = prepare(dataset, out / "work" / ds_name / "images", max_images)
     cells = []
     for label in labels:

@@ -5,6 +5,7 @@ import os
 
 from snakemake.utils import validate
 
+from rdbench import config as rdconfig
 from rdbench.codecs import create, point_label
 from rdbench.results import setting_stamp
 
@@ -12,8 +13,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results"]
 WORK = config["work"]
-DATASETS = [os.path.basename(os.path.normpath(d)) if os.sep in d else d for d in config["datasets"]]
-DATASET_SOURCE = dict(zip(DATASETS, config["datasets"]))
+DATASET_SOURCE = rdconfig.dataset_sources(config["datasets"])  # name -> entry; one name, one folder
+DATASETS = list(DATASET_SOURCE)
 METRICS = list(config["metrics"])
 
 
