@@ -21,6 +21,7 @@ every table and plot is derived from it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -138,23 +139,40 @@ def read_rd_csv(path: str | Path):
     return pd.read_csv(path, dtype={"point": str, "image": str})
 
 
-def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
-    """``results_dir/settings/<name>.json``: a setting and since when it holds, for rules to list as input.
+STAMP_DIGEST = "[0-9a-f]{12}"
 
-    Snakemake notices changed params only through its records in .snakemake/, which a fresh clone of
-    the committed results lacks, and git dates every file of a clone at checkout time. So the settings
-    of the committed run are committed too, each with the time it last changed ("since"; 0 for a first
-    stamp, which trusts results made before stamps existed). Parsing the workflow records a changed
-    value with the current time and dates the file at "since", so results made after the change stay
-    up to date and those made before it are rerun: in a fresh clone, after a dry run, after an
-    interrupted run alike.
+
+def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
+    """``results_dir/settings/<name>-<digest>.json``: a setting's value and since when it holds.
+
+    Rules list stamps as inputs. Snakemake notices changed params only through its records in
+    .snakemake/, which a fresh clone of the committed results lacks, and git dates every file of a
+    clone at checkout time; so the settings of the committed run are committed too, each with the
+    time it took effect ("since"), and the file name carries a digest of the value.
+
+    Parsing the workflow writes no file, so a dry run changes nothing. The stamp of the current value
+    either exists, and is dated back at its "since" (results made before that time rerun, those made
+    after stay up to date: in a fresh clone and after an interrupted run alike), or does not exist
+    yet: the workflow's ``setting`` rule writes it (:func:`write_setting`), and every job that lists
+    it reruns, in the dry run's plan as in the run.
     """
-    path = Path(results_dir) / "settings" / f"{name}.json"
     value = json.loads(json.dumps(value, default=str))
-    old = read_json(path) if path.exists() else None
-    stamp = old
-    if old is None or old.get("value") != value:
-        stamp = {"value": value, "since": 0 if old is None else int(time.time())}
-        write_json(path, stamp)
-    os.utime(path, (stamp["since"], stamp["since"]))
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(results_dir) / "settings" / f"{name}-{digest}.json"
+    if path.exists():
+        since = read_json(path)["since"]
+        if path.stat().st_mtime != since:
+            os.utime(path, (since, since))
     return str(path)
+
+
+def write_setting(path: str | Path, value: Any) -> None:
+    """Write the stamp of a setting's new value, dated now, and remove the stamps of its other values."""
+    path = Path(path)
+    name = path.stem.rsplit("-", 1)[0]
+    now = int(time.time())
+    write_json(path, {"value": value, "since": now})
+    os.utime(path, (now, now))
+    for old in path.parent.glob(f"{name}-*.json"):
+        if old != path and old.stem.rsplit("-", 1)[0] == name:
+            old.unlink()

@@ -7,11 +7,14 @@ from snakemake.utils import validate
 
 from rdbench import config as rdconfig
 from rdbench.codecs import create, point_label
-from rdbench.results import setting_stamp
 
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results"]
+
+
+include: "settings.smk"
+
 WORK = config["work"]
 DATASET_SOURCE = rdconfig.dataset_sources(config["datasets"])  # name -> entry; one name, one folder
 DATASETS = list(DATASET_SOURCE)
@@ -58,8 +61,8 @@ def cells_of(dataset):
     ]
 
 
-METRICS_STAMP = setting_stamp(RESULTS, "metrics", METRICS)
-CODEC_STAMPS = {name: setting_stamp(RESULTS, f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
+METRICS_STAMP = stamp("metrics", METRICS)
+CODEC_STAMPS = {name: stamp(f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
 
 RD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)
 AVAILABILITY = f"{RESULTS}/availability.json"
