@@ -40,11 +40,13 @@ class CodecUnavailable(RuntimeError):
 # ----------------------------------------------------------------------------------------- prepare
 
 
-def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, download: bool = True) -> Path:
+def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, download: bool = True,
+            max_pixels: int | None = images.MAX_PIXELS) -> Path:
     """Write the dataset's images as canonical 8-bit RGB PNGs plus ``index.json``; returns the index path.
 
     Every image is checked first; any that cannot be measured is reported together in one error,
-    before anything is coded.
+    before anything is coded. An image of more than `max_pixels` pixels is one of those, refused
+    from its header before it is decoded.
     """
     ds = datasets.resolve(dataset, download=download)
     out_dir = Path(out_dir)
@@ -52,7 +54,7 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     entries, errors = [], []
     for src in _selected(ds.images, max_images):
         try:
-            rgb, notes = images.load_rgb8(src)
+            rgb, notes = images.load_rgb8(src, max_pixels)
         except images.ImageError as exc:
             errors.append(str(exc))
             continue
@@ -287,7 +289,7 @@ def aggregate(cell_paths: Sequence[str | Path], out_csv: str | Path) -> int:
 
 def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | None = None,
         max_images: int | None = None, metric_names: Sequence[str] = ("psnr-rgb", "psnr-y", "ms-ssim-rgb"),
-        options: dict[str, Any] | None = None, threads: int = 1) -> Path:
+        options: dict[str, Any] | None = None, threads: int = 1, max_pixels: int | None = images.MAX_PIXELS) -> Path:
     """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path."""
     out = Path(out)
     options = dict(options or {})
@@ -298,7 +300,7 @@ def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | 
     results.check_one_dataset(sorted((out / "cells" / ds.name).glob("*/*.json")),
                               {"name": ds.name, "hash": content, "root": str(ds.root)})
     ds_name = ds.name
-    index = prepare(dataset, out / "work" / ds_name / "images", max_images)
+    index = prepare(dataset, out / "work" / ds_name / "images", max_images, max_pixels=max_pixels)
     cells = []
     for label in labels:
         coded = code_cell(codec_name, options, index, label, out / "work" / ds_name / "coded" / codec_name / label,

@@ -20,6 +20,8 @@ def configure(parser):
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="codec keyword option (YAML value), repeatable")
     parser.add_argument("--threads", type=int, default=1, help="images coded in parallel")
+    parser.add_argument("--max-pixels", type=int, metavar="N",
+                        help="refuse images of more than N pixels, from the header (default: 100000000)")
 
 
 def run(args) -> int:
@@ -37,6 +39,7 @@ def run(args) -> int:
             raise ValueError(f"--option {item!r}: expected KEY=VALUE")
         options[key] = yaml.safe_load(value)
     csv_path = run_codec(args.codec, args.dataset, args.out, points=args.points, max_images=args.images,
-                         metric_names=args.metrics, options=options, threads=args.threads)
+                         metric_names=args.metrics, options=options, threads=args.threads,
+                         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}))
     print(f"wrote {csv_path}")
     return 0

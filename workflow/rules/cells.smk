@@ -7,6 +7,7 @@ rule prepare:
     params:
         source=lambda wc: DATASET_SOURCE[wc.dataset],
         max_images=config.get("max_images"),
+        max_pixels=config.get("max_pixels", MAX_PIXELS),
     log:
         "logs/prepare/{dataset}.log",
     script:

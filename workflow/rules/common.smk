@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from rdbench import config as rdconfig
 from rdbench.codecs import create, point_label
+from rdbench.images import MAX_PIXELS
 
 validate(config, schema="../schemas/config.schema.yaml")
 

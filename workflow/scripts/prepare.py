@@ -8,4 +8,5 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from rdbench.run import prepare  # noqa: E402
 
-prepare(snakemake.params.source, Path(snakemake.output[0]).parent, snakemake.params.max_images)  # noqa: F821
+sm = snakemake  # noqa: F821
+prepare(sm.params.source, Path(sm.output[0]).parent, sm.params.max_images, max_pixels=sm.params.max_pixels)
