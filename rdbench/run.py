@@ -49,10 +49,11 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     from its header before it is decoded.
     """
     ds = datasets.resolve(dataset, download=download)
+    selected = _selected(ds.images, max_images)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries, errors = [], []
-    for src in _selected(ds.images, max_images):
+    for src in selected:
         try:
             rgb, notes = images.load_rgb8(src, max_pixels)
         except images.ImageError as exc:
@@ -75,7 +76,12 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
 
 
 def _selected(images: Sequence[Path], max_images: int | None) -> Sequence[Path]:
-    return images[:max_images] if max_images else images
+    """The first `max_images` images (None: all); 0, -1 or a non-integer is an error, not a slice."""
+    if max_images is None:
+        return images
+    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(f"max_images must be an integer >= 1 or null (all images), got {max_images!r}")
+    return images[:max_images]
 
 
 # -------------------------------------------------------------------------------------------- code

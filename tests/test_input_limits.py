@@ -68,3 +68,24 @@ def test_prepare_applies_the_max_pixels_setting_and_writes_no_index(tmp_path):
     with pytest.raises(images.ImageError, match="a.png: 12x10 .* over the limit"):
         run.prepare(str(folder), tmp_path / "prep", max_pixels=100)
     assert not (tmp_path / "prep" / "index.json").exists()
+
+
+@pytest.mark.parametrize("n", ["-1", "0", "two"])
+def test_rdbench_run_refuses_an_image_count_below_one(n, tmp_path, capsys):
+    from rdbench import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--codec", "jpeg", "--dataset", "kodak", "--out", str(tmp_path / "o"), "--images", n])
+    assert exit_.value.code == 2
+    assert f"argument --images: invalid integer >= 1 value: '{n}'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("n", [-1, 0, True])
+def test_prepare_refuses_an_image_count_below_one(n, tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    images.write_png(folder / "a.png", np.zeros((10, 12, 3), np.uint8))
+    with pytest.raises(ValueError, match=f"max_images must be an integer >= 1 or null .*got {n!r}"):
+        run.prepare(str(folder), tmp_path / "prep", max_images=n)
+    assert not (tmp_path / "prep").exists()
