@@ -39,9 +39,16 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic.write_text(path, json.dumps(data, indent=1, sort_keys=False, default=_jsonable) + "\n")
 
 
+class CorruptFile(ValueError):
+    """A result file that is not valid JSON (or not the schema it should be): the message names it."""
+
+
 def read_json(path: str | Path) -> Any:
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptFile(f"{path}: not valid JSON ({exc}); delete it and rerun to remake it") from exc
 
 
 def _jsonable(obj: Any) -> Any:
@@ -54,9 +61,29 @@ def _jsonable(obj: Any) -> Any:
 
 def read_cell(path: str | Path) -> dict:
     cell = read_json(path)
-    if cell.get("schema") != CELL_SCHEMA:
-        raise ValueError(f"{path}: not an rdbench cell (schema {cell.get('schema')!r}, expected {CELL_SCHEMA})")
+    if not isinstance(cell, dict) or cell.get("schema") != CELL_SCHEMA:
+        schema = cell.get("schema") if isinstance(cell, dict) else type(cell).__name__
+        raise CorruptFile(f"{path}: not an rdbench cell (schema {schema!r}, expected {CELL_SCHEMA})")
     return cell
+
+
+def set_aside_corrupt_cells(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """Rename each existing cell that does not read as one to ``<cell>.corrupt``, so it is measured again.
+
+    A cell is written atomically, so a broken one was damaged from outside (a disk, an editor, a bad
+    merge); Snakemake would keep it, being present, and every aggregation would fail on it. Returns
+    (path, reason) of each one set aside; the file itself is kept beside, never deleted.
+    """
+    moved = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        try:
+            read_cell(path)
+        except CorruptFile as exc:
+            os.replace(path, path.with_name(path.name + ".corrupt"))
+            moved.append((str(path), str(exc)))
+    return moved
 
 
 def cell_rows(cell: dict) -> Iterable[dict]:

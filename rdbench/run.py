@@ -104,8 +104,13 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     def one(entry: dict) -> dict:
         done = out_dir / f"{entry['image']}.json"
         if done.is_file():
-            record = results.read_json(done)
-            if record.get("png_sha256") == entry["png_sha256"] and record.get("fingerprint") == fingerprint:
+            try:
+                record = results.read_json(done)
+            except results.CorruptFile as exc:  # damaged from outside: code the image again
+                log.warning("%s; coding %s again", exc, entry["image"])
+                record = {}
+            if (isinstance(record, dict) and record.get("png_sha256") == entry["png_sha256"]
+                    and record.get("fingerprint") == fingerprint):
                 return record
         return _code_image(codec, typed_point, src_dir / f"{entry['image']}.png", entry, out_dir, fingerprint)
 
@@ -272,7 +277,10 @@ def keep_measured(cell_path: str | Path, coded_dir: str | Path) -> None:
     """
     cache = Path(coded_dir) / ".measured.json"
     if Path(cell_path).is_file() and not cache.exists():
-        results.write_json(cache, results.read_cell(cell_path))
+        try:
+            results.write_json(cache, results.read_cell(cell_path))
+        except results.CorruptFile as exc:  # nothing to keep from it
+            log.warning("%s", exc)
 
 
 def _previous_values(out_path: str | Path, described: dict) -> dict:

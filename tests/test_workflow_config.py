@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rdbench import images
+from rdbench import images, results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,3 +73,18 @@ def test_a_changed_setting_is_seen_by_a_dry_run_and_then_by_the_run(tmp_path, ph
     now = sorted(p.name for p in (tmp_path / "results/settings").iterdir())
     assert len(now) == len(stamps) and [n for n in now if n.startswith("codec-jpeg-")] != \
         [n for n in stamps if n.startswith("codec-jpeg-")]  # the old value's stamp is gone
+
+
+@pytest.mark.slow
+def test_a_corrupt_cell_is_named_on_the_terminal_and_measured_again(tmp_path, photos):
+    config = write_config(tmp_path / "tiny.yaml", photos, codecs={"jpeg": {"points": [50]}})
+    rd = "results/photos/rd.csv"
+    assert snakemake(tmp_path, rd, "--configfile", str(config)).returncode == 0
+    cell = tmp_path / "results/cells/photos/jpeg/50.json"
+    good = cell.read_text()
+    cell.write_text(good[: len(good) // 2])
+    proc = snakemake(tmp_path, rd, "--configfile", str(config))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{cell.relative_to(tmp_path)}: not valid JSON" in proc.stderr
+    assert results.read_cell(cell)["records"] and cell.with_name("50.json.corrupt").is_file()
+    assert len((tmp_path / rd).read_text().splitlines()) == 1 + 2

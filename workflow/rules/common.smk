@@ -2,10 +2,12 @@
 import json
 import logging
 import os
+from pathlib import Path
 
 from snakemake.utils import validate
 
 from rdbench import config as rdconfig
+from rdbench import results as results_files
 from rdbench.codecs import create, point_label
 from rdbench.images import MAX_PIXELS
 
@@ -61,6 +63,21 @@ def cells_of(dataset):
         for point in points
     ]
 
+
+def set_aside_corrupt_cells():
+    """A planned cell that does not read as one is renamed *.corrupt (and said so), so it is measured
+    again; its dataset's rd.csv, derived from the cells, is removed so that Snakemake remakes the cell
+    (it does not remake a missing intermediate file of an up-to-date target)."""
+    for dataset in DATASETS:
+        moved = results_files.set_aside_corrupt_cells(cells_of(dataset))
+        for path, reason in moved:
+            logging.getLogger("snakemake").warning(f"rdbench: {reason}: set aside as {path}.corrupt, "
+                                                   "measuring it again")
+        if moved:
+            Path(RESULTS, dataset, "rd.csv").unlink(missing_ok=True)
+
+
+set_aside_corrupt_cells()
 
 METRICS_STAMP = stamp("metrics", METRICS)
 CODEC_STAMPS = {name: stamp(f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
