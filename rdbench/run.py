@@ -304,10 +304,17 @@ def aggregate(cell_paths: Sequence[str | Path], out_csv: str | Path) -> int:
 def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | None = None,
         max_images: int | None = None, metric_names: Sequence[str] = ("psnr-rgb", "psnr-y", "ms-ssim-rgb"),
         options: dict[str, Any] | None = None, threads: int = 1, max_pixels: int | None = images.MAX_PIXELS) -> Path:
-    """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path."""
+    """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path.
+
+    The codec, its options and points, the metrics and the dataset are all checked before any work.
+    """
+    from rdbench.metrics import resolve
+
     out = Path(out)
     options = dict(options or {})
     codec = create(codec_name, **options)
+    for name in metric_names:
+        resolve(name)
     labels = [point_label(codec.parse_point(p)) for p in points] if points else [point_label(p) for p in codec.points()]
     ds = datasets.resolve(dataset)
     content = provenance.dataset_hash([datasets.sha256_file(p) for p in _selected(ds.images, max_images)])

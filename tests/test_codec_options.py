@@ -46,3 +46,10 @@ def test_rdbench_run_refuses_a_mistyped_option_before_any_work(tmp_path, capsys)
     assert code == 1
     assert "option optimize='nope' (str) is not true or false" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_rdbench_run_refuses_an_unknown_metric_before_any_work(tmp_path, capsys):
+    code = cli.main(["run", "--codec", "jpeg", "--dataset", "kodak", "--out", str(tmp_path / "o"),
+                     "--metrics", "psnr-rgb", "psnr"])
+    assert code == 1 and "unknown metric 'psnr'. Did you mean" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -88,3 +88,20 @@ def test_a_corrupt_cell_is_named_on_the_terminal_and_measured_again(tmp_path, ph
     assert f"{cell.relative_to(tmp_path)}: not valid JSON" in proc.stderr
     assert results.read_cell(cell)["records"] and cell.with_name("50.json.corrupt").is_file()
     assert len((tmp_path / rd).read_text().splitlines()) == 1 + 2
+
+
+def test_every_config_error_stops_the_workflow_before_any_job_and_is_on_the_terminal(tmp_path, photos):
+    config = write_config(tmp_path / "bad.yaml", photos,
+                          datasets=[str(photos), str(tmp_path / "nowhere" / "set")],
+                          codecs={"jpeg": {"optimize": "no"}, "webp": {}, "bpg": {"bin_dir": str(tmp_path)}},
+                          metrics=["psnr-rgb", "psnr", "lpips:nope"], anchor="bpg")
+    proc = snakemake(tmp_path, "--configfile", str(config))
+    assert proc.returncode != 0
+    for problem in ("the config has 5 problem(s)",
+                    f"'{tmp_path / 'nowhere' / 'set'}' is neither a dataset name",
+                    "codecs: jpeg: codec 'jpeg': option optimize='no' (str) is not true or false",
+                    "metrics: unknown metric 'psnr'", "metrics: metric 'lpips' has no variant 'nope'",
+                    "anchor: 'bpg' cannot run here"):
+        assert problem in proc.stderr, (problem, proc.stderr[-3000:])
+    assert not (tmp_path / "work").exists() and not (tmp_path / "results").exists()
+    assert not (tmp_path / "logs").exists()

@@ -8,10 +8,15 @@ from snakemake.utils import validate
 
 from rdbench import config as rdconfig
 from rdbench import results as results_files
-from rdbench.codecs import create, point_label
 from rdbench.images import MAX_PIXELS
 
 validate(config, schema="../schemas/config.schema.yaml")
+# Every config problem (datasets, codecs and their options, metrics, anchor) stops the workflow here,
+# before any job runs, all of them in one message. Available codecs get cells; the others are
+# skipped with their reason, logged and in availability.json.
+CODEC_POINTS, SKIPPED = rdconfig.check(config)
+for _name, _reason in SKIPPED.items():
+    logging.getLogger("snakemake").warning(f"rdbench: skipping codec {_name}: {_reason}")
 
 RESULTS = config["results"]
 
@@ -26,34 +31,13 @@ METRICS = list(config["metrics"])
 
 def codec_options(name):
     """The configured keyword options of a codec (`points` included; `threads` is the workflow's)."""
-    return {k: v for k, v in (config["codecs"].get(name) or {}).items() if k != "threads"}
+    return rdconfig.codec_options(config, name)
 
 
 def codec_threads(name):
     """Images of one cell coded in parallel (for slow external encoders such as VTM)."""
     return int((config["codecs"].get(name) or {}).get("threads", 1))
 
-
-def check_codecs():
-    """Instantiate every configured codec once: available ones get cells, the others a logged reason.
-
-    An unknown name, a plugin that fails to import or bad options stop the workflow here, before any
-    job runs: that is a configuration error, not a missing tool.
-    """
-    ready, skipped = {}, {}
-    for name in config["codecs"]:
-        codec = create(name, **codec_options(name))
-        status = codec.available()
-        if status:
-            ready[name] = [point_label(p) for p in codec.points()]
-        else:
-            skipped[name] = status.reason
-    for name, reason in skipped.items():
-        logging.getLogger("snakemake").warning(f"rdbench: skipping codec {name}: {reason}")
-    return ready, skipped
-
-
-CODEC_POINTS, SKIPPED = check_codecs()
 
 
 def cells_of(dataset):
