@@ -149,6 +149,7 @@ def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(row.get(k)) for k in columns})
+    atomic.remove_stale(out_csv)
     atomic.write_text(out_csv, buf.getvalue())
     return len(rows)
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
-from rdbench import datasets, images, provenance, results
+from rdbench import atomic, datasets, images, provenance, results
 from rdbench.codecs import Codec, CodecError, codecs, create, point_label
 
 log = logging.getLogger("rdbench")
@@ -52,6 +52,7 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     selected = _selected(ds.images, max_images)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.remove_stale(out_dir)
     entries, errors = [], []
     for src in selected:
         try:
@@ -97,6 +98,7 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     typed_point = codec.parse_point(point)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.remove_stale(out_dir)  # this job owns the folder: temp files in it are a killed run's
     src_dir = Path(index_path).parent
     description = codec.describe()
     fingerprint = _fingerprint(description, options, typed_point)
@@ -204,7 +206,7 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     same reconstruction (sha256) and metric description are reused, so adding a metric computes only
     that metric. They are looked up in a previous `out_path` and in ``.measured.json`` beside the
     reconstructions, a copy of the cell that survives Snakemake deleting a job's outputs before it
-    reruns it. An image too small for a metric gets ``null`` for it and the
+    reruns it, and in ``.measuring.json``, the images measured so far by a job that was killed. An image too small for a metric gets ``null`` for it and the
     reason under ``metric_errors``; the other metrics still count. A metric's warnings (MS-SSIM on
     fewer than five scales, say) are kept under ``metric_notes``.
     """
@@ -214,7 +216,15 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     chosen = {name: resolve(name) for name in metric_names}
     described = {name: m.describe() for name, m in chosen.items()}
     coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
-    previous = {**_previous_values(coded_dir / ".measured.json", described), **_previous_values(out_path, described)}
+    cache, partial = coded_dir / ".measured.json", coded_dir / ".measuring.json"
+    for target in (out_path, cache, partial):
+        atomic.remove_stale(target)
+    previous: dict = {}  # (image, recon sha256) -> (values, notes), merged over every file that has some
+    for path in (cache, partial, out_path):
+        for key, (values, notes) in _previous_values(path, described).items():
+            merged = previous.setdefault(key, ({}, {}))
+            merged[0].update(values)
+            merged[1].update(notes)
     records, computed = [], 0
     for rec in coding["records"]:
         recon_path = coded_dir / f"{rec['image']}.png"
@@ -237,14 +247,21 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
         if notes:
             record["metric_notes"] = notes
         records.append(record)
-    cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
-                                                                      "point_kind", "manifest")},
-            "metrics": described, "records": records}
+        if todo:  # what is measured so far: a job killed midway resumes from the next image
+            results.write_json(partial, _cell(coding, described, records))
+    cell = _cell(coding, described, records)
     results.write_json(out_path, cell)
-    results.write_json(coded_dir / ".measured.json", cell)
+    results.write_json(cache, cell)
+    partial.unlink(missing_ok=True)
     log.info("%s %s %s: %d metric value(s) computed, %d reused", coding["dataset"], coding["codec"],
              coding["point_label"], computed, len(records) * len(chosen) - computed)
     return Path(out_path)
+
+
+def _cell(coding: dict, described: dict, records: list[dict]) -> dict:
+    return {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
+                                                                      "point_kind", "manifest")},
+            "metrics": described, "records": records}
 
 
 def _measure(metric, reference, distorted) -> tuple[float | None, str, str]:

@@ -19,6 +19,7 @@ for _name, _reason in SKIPPED.items():
     logging.getLogger("snakemake").warning(f"rdbench: skipping codec {_name}: {_reason}")
 
 RESULTS = config["results"]
+LOGS = f"{RESULTS}/logs"  # one log per job, beside the results it explains (two results folders, two logs)
 
 
 include: "settings.smk"

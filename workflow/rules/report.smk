@@ -1,6 +1,6 @@
 # rd.csv -> Table I, RD plots, report.html. Each rule calls one function of rdbench/report/build.py
 # through a shim in workflow/scripts/; settings come from config keys anchor, metrics, bd, published.
-# Needs from common.smk: RESULTS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
+# Needs from common.smk: RESULTS, LOGS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
 # COMPLEXITY_TARGETS (Tables II/III) when that file is included too; and stamp() (settings.smk, which
 # common.smk includes).
 
@@ -45,7 +45,7 @@ rule bd_tables:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/tables.log",
+        f"{LOGS}/report/tables.log",
     script:
         "../scripts/tables.py"
 
@@ -62,7 +62,7 @@ rule rd_plots:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/plots/{dataset}.log",
+        f"{LOGS}/report/plots/{{dataset}}.log",
     script:
         "../scripts/plots.py"
 
@@ -83,6 +83,6 @@ rule report_html:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/html.log",
+        f"{LOGS}/report/html.log",
     script:
         "../scripts/report.py"
