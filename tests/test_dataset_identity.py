@@ -1,9 +1,11 @@
 """A dataset is its name and its content: one name never covers two different sets of images."""
 
+import re
+
 import numpy as np
 import pytest
 
-from rdbench import config, images, results, run
+from rdbench import config, datasets, images, results, run
 
 
 def _folder(root, seed):
@@ -47,3 +49,24 @@ def test_a_config_with_two_folders_of_one_name_is_an_error_naming_both():
         config.dataset_sources(["/x1/photos", "/x2/photos/"])
     assert "/x1/photos" in str(err.value) and "/x2/photos/" in str(err.value)
     assert config.dataset_sources(["kodak", "/x1/photos"]) == {"kodak": "kodak", "photos": "/x1/photos"}
+
+
+@pytest.mark.parametrize("name", ["coding.png", ".measured.png", "._im0.png"])
+def test_image_names_that_clash_with_rdbench_files_are_refused(tmp_path, name):
+    folder = _folder(tmp_path, 3)
+    (folder / name).write_bytes((folder / "im0.png").read_bytes())
+    with pytest.raises(datasets.DatasetError, match=f"{re.escape(name)}: hidden, or named like rdbench's own"):
+        datasets.resolve(str(folder))
+
+
+def test_images_in_a_subfolder_are_an_error_not_silently_left_out(tmp_path):
+    folder = _folder(tmp_path, 4)
+    (folder / "more" / "deeper").mkdir(parents=True)
+    (folder / "more" / "deeper" / "x.png").write_bytes((folder / "im0.png").read_bytes())
+    (folder / ".thumbs").mkdir()
+    (folder / ".thumbs" / "t.png").write_bytes(b"")
+    with pytest.raises(datasets.DatasetError, match="images in subfolder\\(s\\) more/ would be left out"):
+        datasets.resolve(str(folder))
+    (folder / "empty").mkdir()
+    (folder / "more" / "deeper" / "x.png").unlink()
+    assert len(datasets.resolve(str(folder)).images) == 2
