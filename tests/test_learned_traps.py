@@ -54,3 +54,11 @@ def test_a_learned_codec_codes_the_one_point_it_has_weights_for(root, tmp_path):
     with pytest.raises(run.CodecUnavailable, match="not available at 2: no weights for point 2"):
         run.run("bmshj2018-factorized", str(folder), tmp_path / "out", points=["2"], metric_names=["psnr-rgb"],
                 options={"weights_dir": str(root)})
+
+
+def test_ablate_names_a_weights_file_it_cannot_read(tmp_path, capsys):
+    bad = tmp_path / "w.safetensors"
+    bad.write_bytes(b"\xff" * 16)  # a header length far past the end of the file
+    assert cli_main(["ablate", "treenet", "--image", str(bad), "--out", str(tmp_path / "o"),
+                     "--weights", str(bad)]) == 1
+    assert f"{bad}: not TreeNet weights in safetensors format (SafetensorError" in capsys.readouterr().err
