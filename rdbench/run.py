@@ -143,6 +143,7 @@ def _code_image(codec: Codec, point, src: Path, entry: dict, out_dir: Path, fing
     bitstream, recon = out_dir / f"{name}.bin", out_dir / f"{name}.png"
     for stale in (bitstream, recon):
         stale.unlink(missing_ok=True)
+    codec.check_size(entry["width"], entry["height"])
     t0 = time.perf_counter()
     codec.encode(src, point, bitstream)
     t1 = time.perf_counter()
