@@ -40,7 +40,11 @@ def write_json(path: str | Path, data: Any) -> None:
 
 
 class CorruptFile(ValueError):
-    """A result file that is not valid JSON (or not the schema it should be): the message names it."""
+    """A result file that is not valid JSON, or not the schema it should be; names the file."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}; delete it and rerun to remake it")
 
 
 def read_json(path: str | Path) -> Any:
@@ -48,7 +52,7 @@ def read_json(path: str | Path) -> Any:
         try:
             return json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CorruptFile(f"{path}: not valid JSON ({exc}); delete it and rerun to remake it") from exc
+            raise CorruptFile(path, f"not valid JSON ({exc})") from exc
 
 
 def _jsonable(obj: Any) -> Any:
@@ -63,7 +67,7 @@ def read_cell(path: str | Path) -> dict:
     cell = read_json(path)
     if not isinstance(cell, dict) or cell.get("schema") != CELL_SCHEMA:
         schema = cell.get("schema") if isinstance(cell, dict) else type(cell).__name__
-        raise CorruptFile(f"{path}: not an rdbench cell (schema {schema!r}, expected {CELL_SCHEMA})")
+        raise CorruptFile(path, f"not an rdbench cell (schema {schema!r}, expected {CELL_SCHEMA})")
     return cell
 
 
@@ -72,7 +76,7 @@ def set_aside_corrupt_cells(paths: Iterable[str | Path]) -> list[tuple[str, str]
 
     A cell is written atomically, so a broken one was damaged from outside (a disk, an editor, a bad
     merge); Snakemake would keep it, being present, and every aggregation would fail on it. Returns
-    (path, reason) of each one set aside; the file itself is kept beside, never deleted.
+    (path, problem) of each one set aside; the file itself is kept beside, never deleted.
     """
     moved = []
     for path in map(Path, paths):
@@ -82,7 +86,7 @@ def set_aside_corrupt_cells(paths: Iterable[str | Path]) -> list[tuple[str, str]
             read_cell(path)
         except CorruptFile as exc:
             os.replace(path, path.with_name(path.name + ".corrupt"))
-            moved.append((str(path), str(exc)))
+            moved.append((str(path), exc.problem))
     return moved
 
 
@@ -112,7 +116,9 @@ def check_one_dataset(cell_paths: Iterable[str | Path], expected: dict | None = 
     if expected:
         seen[(expected["name"], expected["hash"])] = (expected.get("root", "?"), "the dataset to code now")
     for path in cell_paths:
-        ds = read_cell(path)["manifest"]["dataset"]
+        ds = read_cell(path).get("manifest", {}).get("dataset") or {}
+        if not ds.get("hash"):  # a cell made elsewhere, without rdbench's provenance: nothing to compare
+            continue
         key = (ds["name"], ds["hash"])
         seen.setdefault(key, (ds.get("root", "?"), str(path)))
         clash = [(k, v) for k, v in seen.items() if k[0] == ds["name"] and k != key]

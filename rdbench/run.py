@@ -94,7 +94,7 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     codec = create(codec_name, **options)
     # Whether it can code this point: a learned codec with weights for point 1 only codes point 1.
     if not (status := create(codec_name, **{**options, "points": [point]}).available()):
-        raise CodecUnavailable(f"codec {codec_name!r} is not available at {point}: {status.reason}")
+        raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
     index = results.read_json(index_path)
     typed_point = codec.parse_point(point)
     out_dir = Path(out_dir)

@@ -1,7 +1,5 @@
 # Settings, validation and input functions shared by every rule.
-import json
 import logging
-import os
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -40,7 +38,6 @@ def codec_threads(name):
     return int((config["codecs"].get(name) or {}).get("threads", 1))
 
 
-
 def cells_of(dataset):
     return [
         f"{RESULTS}/cells/{dataset}/{codec}/{point}.json"
@@ -55,8 +52,8 @@ def set_aside_corrupt_cells():
     (it does not remake a missing intermediate file of an up-to-date target)."""
     for dataset in DATASETS:
         moved = results_files.set_aside_corrupt_cells(cells_of(dataset))
-        for path, reason in moved:
-            logging.getLogger("snakemake").warning(f"rdbench: {reason}: set aside as {path}.corrupt, "
+        for path, problem in moved:
+            logging.getLogger("snakemake").warning(f"rdbench: {path}: {problem}; set aside as {path}.corrupt, "
                                                    "measuring it again")
         if moved:
             Path(RESULTS, dataset, "rd.csv").unlink(missing_ok=True)
