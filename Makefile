@@ -30,4 +30,4 @@ test: setup
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean-work:
-	rm -rf work .snakemake logs
+	rm -rf work .snakemake logs results/logs

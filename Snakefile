@@ -5,7 +5,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The config a run names is the whole config: config/config.yaml is the default only when no
+# --configfile is given, so a user's file lists exactly the codecs, datasets and metrics it wants
+# (Snakemake would merge the two otherwise, keeping every default codec). --config still overrides keys.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

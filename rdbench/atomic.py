@@ -1,6 +1,7 @@
 """Atomic file writes: write a temp file beside the target, then rename it over the target.
 
-Readers (and a rerun after a kill) see either the old file or the whole new one, never half of one.
+Readers (and a rerun after a kill) see either the old file or the whole new one, never half of one;
+the temp file of a writer killed with SIGKILL stays, and :func:`remove_stale` clears it on the rerun.
 The new file gets the mode a plain ``open(path, "w")`` would give (0666 less the umask), not the
 0600 of :func:`tempfile.mkstemp`, so results and caches stay readable by the group.
 """
@@ -33,6 +34,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale(target: str | os.PathLike) -> None:
+    """Remove the temp files a killed writer of `target` left beside it (a SIGKILL runs no cleanup).
+
+    Call it where one job owns `target`; pass a folder to remove every temp file in it, for a job
+    that owns the whole folder.
+    """
+    target = Path(target)
+    folder, pattern = (target, ".*.tmp") if target.is_dir() else (target.parent, f".{target.name}.*.tmp")
+    for stale in folder.glob(pattern):
+        stale.unlink(missing_ok=True)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

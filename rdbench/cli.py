@@ -17,10 +17,12 @@ import rdbench.commands
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `rdbench`; ``parser.commands`` maps each command's name to its subparser."""
     parser = argparse.ArgumentParser(prog="rdbench", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rdbench {rdbench_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.commands = {}
     for info in sorted(pkgutil.iter_modules(rdbench.commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
@@ -30,7 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(p)
         p.set_defaults(_run=module.run)
+        parser.commands[name] = p
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse `argv`, options and positionals in any order (`metric lpips --variant alex A B`).
+
+    argparse stops filling positionals at the first option; a command's own parser can take them
+    intermixed, which the top-level one (having subcommands) cannot.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    command = parser.commands[args.command]
+    try:
+        return command.parse_intermixed_args(argv[argv.index(args.command) + 1:], namespace=args)
+    except TypeError:  # a command with subcommands of its own: argparse's usual order applies
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
 
 def rdbench_version() -> str:
@@ -40,7 +60,7 @@ def rdbench_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

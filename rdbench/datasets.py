@@ -95,13 +95,36 @@ def cache_dir() -> Path:
     return Path(os.environ.get("RDBENCH_CACHE", Path.home() / ".cache" / "rdbench"))
 
 
+# Image names that would be rdbench's own files in a coded cell's folder (coding.json, .measured.json):
+# refused, as are hidden files (``._x.png`` of macOS archives is no image).
+RESERVED_STEMS = frozenset({"coding"})
+
+
 def list_images(folder: Path) -> tuple[Path, ...]:
+    """The images directly in `folder`, sorted. Images in subfolders are not part of it: having any
+    is an error (point the dataset at the subfolder, or move them), never a silent omission."""
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
         dup = sorted({s for s in stems if stems.count(s) > 1})
         raise DatasetError(f"{folder}: several files share a name stem ({', '.join(dup)}); rename them")
+    if clash := [p.name for p in images if p.stem in RESERVED_STEMS or p.stem.startswith(".")]:
+        raise DatasetError(f"{folder}: {', '.join(clash)}: hidden, or named like rdbench's own files "
+                           f"({', '.join(sorted(RESERVED_STEMS))}.json); rename or remove them")
+    nested = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
+                    and any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in d.rglob("*")))
+    if nested:
+        raise DatasetError(f"{folder}: images in subfolder(s) {', '.join(f'{n}/' for n in nested)} would be left "
+                           "out (a dataset is the images directly in its folder); name the subfolder as the "
+                           "dataset, or move its images up or elsewhere")
     return tuple(images)
+
+
+def name_of(name_or_path: str) -> str:
+    """The name a dataset entry goes by: a registered name, or the folder's own name."""
+    if name_or_path in KNOWN:
+        return name_or_path
+    return Path(os.path.abspath(name_or_path)).name
 
 
 def resolve(name_or_path: str, download: bool = True) -> Dataset:
@@ -113,7 +136,7 @@ def resolve(name_or_path: str, download: bool = True) -> Dataset:
             images = list_images(folder)
             if not images:
                 raise DatasetError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-            return Dataset(folder.name, folder, images, "folder")
+            return Dataset(name_of(name_or_path), folder, images, "folder")
         raise DatasetError(f"unknown dataset {name_or_path!r}: use one of {', '.join(KNOWN)} or a folder of images")
     if root := os.environ.get("RDBENCH_DATA"):
         local = Path(root) / spec.name

@@ -10,7 +10,8 @@ Input rules (each conversion is reported as a note that goes into the result rec
   * alpha (RGBA, LA, PA, tRNS key) fully opaque    -> alpha dropped
   * alpha with any transparent pixel, or a tRNS   -> ImageError (flatten it yourself: the
     colour key that some pixel matches               reference would otherwise be ambiguous)
-  * 16-bit PNG (grey or RGB)                       -> rounded to 8 bits (x / 257, round half even)
+  * 16-bit PNG or TIFF (grey or RGB)               -> rounded to 8 bits (x / 257, round half even)
+  * more pixels than ``max_pixels`` (100 Mpx)       -> ImageError from the header, before decoding
   * ICC profile                                    -> stripped, pixel values kept as stored
   * EXIF orientation                               -> applied, so the reference is what viewers show
   * CMYK, float, 32-bit integer and other modes    -> ImageError (needs colour management)
@@ -26,7 +27,8 @@ from PIL import Image, ImageOps
 
 from rdbench.atomic import atomic_path
 
-Image.MAX_IMAGE_PIXELS = 200_000_000  # 14k x 14k; larger is refused by PIL as a decompression bomb
+MAX_PIXELS = 100_000_000  # the default of the max_pixels setting: larger images are refused from the header
+Image.MAX_IMAGE_PIXELS = None  # rdbench's own limit (check_pixels) applies, before decoding
 
 # Luma coefficients (Kr, Kb) of the matrices a codec may ask for.
 MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
@@ -36,24 +38,33 @@ class ImageError(ValueError):
     """An input image rdbench cannot measure, with the reason and what to do."""
 
 
-def load_rgb8(path: str | Path) -> tuple[np.ndarray, list[str]]:
-    """Read any supported image as HxWx3 uint8 RGB, applying the module's input rules."""
+def load_rgb8(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> tuple[np.ndarray, list[str]]:
+    """Read any supported image as HxWx3 uint8 RGB, applying the module's input rules.
+
+    An image of more than `max_pixels` pixels (None: no limit) is refused from its header, before
+    anything is decoded.
+    """
     path = Path(path)
     notes: list[str] = []
     bit_depth = _png_bit_depth(path)
     try:
         with Image.open(path) as im:
+            check_pixels(path, *im.size, max_pixels)
             im.load()
-            if im.getexif().get(0x0112, 1) != 1:
-                im = ImageOps.exif_transpose(im)
-                notes.append("EXIF orientation applied")
+            orientation = im.getexif().get(0x0112, 1)
             if "icc_profile" in im.info:
                 notes.append("ICC profile stripped (pixel values kept as stored)")
             mode = im.mode
-            if bit_depth == 16:
-                rgb = _load_png16(path, im)
-                notes.append("16-bit PNG rounded to 8 bits")
+            wide = _load16(path, im, bit_depth)
+            if wide is not None:
+                if orientation != 1:
+                    raise ImageError(f"{path}: 16-bit image with EXIF orientation {orientation} is not supported")
+                rgb = _round16(path, wide)
+                notes.append(f"16-bit {im.format} rounded to 8 bits")  # rint(x / 257)
             else:
+                if orientation != 1:
+                    im = ImageOps.exif_transpose(im)
+                    notes.append("EXIF orientation applied")
                 rgb = _to_rgb(im, notes, path)
     except ImageError:
         raise
@@ -62,6 +73,13 @@ def load_rgb8(path: str | Path) -> tuple[np.ndarray, list[str]]:
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ImageError(f"{path}: image has zero size ({mode})")
     return np.ascontiguousarray(rgb), notes
+
+
+def check_pixels(path: str | Path, width: int, height: int, max_pixels: int | None = MAX_PIXELS) -> None:
+    """Refuse an image larger than `max_pixels` (the ``max_pixels`` setting) before it is decoded."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageError(f"{path}: {width}x{height} is {width * height / 1e6:.1f} Mpx, over the limit of "
+                         f"{max_pixels / 1e6:g} Mpx (setting max_pixels; raise it if the image is meant)")
 
 
 def _to_rgb(im: Image.Image, notes: list[str], path: Path) -> np.ndarray:
@@ -102,22 +120,44 @@ def _png_bit_depth(path: Path) -> int | None:
     return None
 
 
-def _load_png16(path: Path, im: Image.Image) -> np.ndarray:
+def _load16(path: Path, im: Image.Image, png_bit_depth: int | None) -> np.ndarray | None:
+    """The samples of a 16-bit image as HxWxC uint16, or None for an 8-bit one.
+
+    PIL reads 16-bit RGB TIFF (and PNG) as 8-bit by dropping the low byte (x >> 8), so those are
+    decoded by imagecodecs; 16-bit grey arrives from PIL intact as mode ``I;16``.
+    """
     import imagecodecs
 
-    data = imagecodecs.png_decode(path.read_bytes())
+    if png_bit_depth == 16:
+        data = imagecodecs.png_decode(path.read_bytes())
+    elif im.format == "TIFF" and set(_tuple(im.tag_v2.get(258, 8))) == {16}:
+        if im.tag_v2.get(262) not in (1, 2):  # BlackIsZero grey, RGB
+            raise ImageError(f"{path}: 16-bit TIFF with photometric interpretation {im.tag_v2.get(262)} is not "
+                             "supported; convert it to RGB or grey first")
+        data = imagecodecs.tiff_decode(path.read_bytes())
+    elif im.mode.startswith("I;16"):
+        data = np.asarray(im)
+    else:
+        return None
     if data.dtype != np.uint16:
-        raise ImageError(f"{path}: IHDR says 16-bit but decoded as {data.dtype}")
-    if data.ndim == 2:
-        data = data[..., None]
+        raise ImageError(f"{path}: the header says 16-bit but it decoded as {data.dtype}")
+    return data if data.ndim == 3 else data[..., None]
+
+
+def _tuple(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _round16(path: Path, data: np.ndarray) -> np.ndarray:
+    """HxWxC uint16 (grey, grey+alpha, RGB, RGBA) -> HxWx3 uint8: alpha must be opaque; rint(x / 257)."""
     if data.shape[2] in (2, 4):  # grey+alpha or RGBA (libpng also expands a tRNS colour key to alpha)
         if (data[..., -1] != 65535).any():
             raise ImageError(f"{path}: 16-bit image has transparent pixels; flatten it first")
         data = data[..., :-1]
     if data.shape[2] == 1:
         data = np.repeat(data, 3, axis=2)
-    if (orientation := im.getexif().get(0x0112, 1)) != 1:
-        raise ImageError(f"{path}: 16-bit PNG with EXIF orientation {orientation} is not supported")
+    if data.shape[2] != 3:
+        raise ImageError(f"{path}: 16-bit image with {data.shape[2]} channels is not supported")
     return np.rint(data.astype(np.float64) / 257.0).astype(np.uint8)
 
 

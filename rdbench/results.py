@@ -21,6 +21,7 @@ every table and plot is derived from it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -38,9 +39,20 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic.write_text(path, json.dumps(data, indent=1, sort_keys=False, default=_jsonable) + "\n")
 
 
+class CorruptFile(ValueError):
+    """A result file that is not valid JSON, or not the schema it should be; names the file."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}; delete it and rerun to remake it")
+
+
 def read_json(path: str | Path) -> Any:
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptFile(path, f"not valid JSON ({exc})") from exc
 
 
 def _jsonable(obj: Any) -> Any:
@@ -53,9 +65,29 @@ def _jsonable(obj: Any) -> Any:
 
 def read_cell(path: str | Path) -> dict:
     cell = read_json(path)
-    if cell.get("schema") != CELL_SCHEMA:
-        raise ValueError(f"{path}: not an rdbench cell (schema {cell.get('schema')!r}, expected {CELL_SCHEMA})")
+    if not isinstance(cell, dict) or cell.get("schema") != CELL_SCHEMA:
+        schema = cell.get("schema") if isinstance(cell, dict) else type(cell).__name__
+        raise CorruptFile(path, f"not an rdbench cell (schema {schema!r}, expected {CELL_SCHEMA})")
     return cell
+
+
+def set_aside_corrupt_cells(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """Rename each existing cell that does not read as one to ``<cell>.corrupt``, so it is measured again.
+
+    A cell is written atomically, so a broken one was damaged from outside (a disk, an editor, a bad
+    merge); Snakemake would keep it, being present, and every aggregation would fail on it. Returns
+    (path, problem) of each one set aside; the file itself is kept beside, never deleted.
+    """
+    moved = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        try:
+            read_cell(path)
+        except CorruptFile as exc:
+            os.replace(path, path.with_name(path.name + ".corrupt"))
+            moved.append((str(path), exc.problem))
+    return moved
 
 
 def cell_rows(cell: dict) -> Iterable[dict]:
@@ -68,11 +100,47 @@ def cell_rows(cell: dict) -> Iterable[dict]:
         yield row
 
 
+class DatasetMismatch(ValueError):
+    """Cells under one dataset name were made from different images (their dataset hashes differ)."""
+
+
+def check_one_dataset(cell_paths: Iterable[str | Path], expected: dict | None = None) -> None:
+    """Refuse to mix cells whose dataset has one name but different content.
+
+    A dataset is known by its name *and* its content: the hash over its images' sha256s, which every
+    cell's manifest records. Two folders called ``photos``, or one folder whose images changed, give
+    one name two hashes; their cells must never meet in one rd.csv. `expected` (name, hash, root)
+    is the dataset about to be coded, checked against the cells already there.
+    """
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (name, hash) -> (root, first cell)
+    if expected:
+        seen[(expected["name"], expected["hash"])] = (expected.get("root", "?"), "the dataset to code now")
+    for path in cell_paths:
+        ds = read_cell(path).get("manifest", {}).get("dataset") or {}
+        if not ds.get("hash"):  # a cell made elsewhere, without rdbench's provenance: nothing to compare
+            continue
+        key = (ds["name"], ds["hash"])
+        seen.setdefault(key, (ds.get("root", "?"), str(path)))
+        clash = [(k, v) for k, v in seen.items() if k[0] == ds["name"] and k != key]
+        if clash:
+            (_, other_hash), (other_root, other_cell) = clash[0]
+            root, first = seen[key]
+            raise DatasetMismatch(
+                f"dataset {ds['name']!r} names two different sets of images: {other_root} "
+                f"(hash {other_hash[:12]}, {other_cell}) and {root} (hash {ds['hash'][:12]}, {first}). "
+                "Give each its own folder name or results folder (--out), or delete the stale cells")
+
+
 def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
-    """Aggregate cell JSONs into the tidy table; returns the number of rows written."""
+    """Aggregate cell JSONs into the tidy table; returns the number of rows written.
+
+    Cells of one dataset name made from different images are refused (:func:`check_one_dataset`).
+    """
     rows: list[dict] = []
     metric_names: list[str] = []
-    for path in sorted(map(str, cells)):
+    cells = sorted(map(str, cells))
+    check_one_dataset(cells)
+    for path in cells:
         cell = read_cell(path)
         for name in cell.get("metrics", {}):
             if name not in metric_names:
@@ -87,6 +155,7 @@ def write_rd_csv(cells: Iterable[str | Path], out_csv: str | Path) -> int:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(row.get(k)) for k in columns})
+    atomic.remove_stale(out_csv)
     atomic.write_text(out_csv, buf.getvalue())
     return len(rows)
 
@@ -104,23 +173,40 @@ def read_rd_csv(path: str | Path):
     return pd.read_csv(path, dtype={"point": str, "image": str})
 
 
-def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
-    """``results_dir/settings/<name>.json``: a setting and since when it holds, for rules to list as input.
+STAMP_DIGEST = "[0-9a-f]{12}"
 
-    Snakemake notices changed params only through its records in .snakemake/, which a fresh clone of
-    the committed results lacks, and git dates every file of a clone at checkout time. So the settings
-    of the committed run are committed too, each with the time it last changed ("since"; 0 for a first
-    stamp, which trusts results made before stamps existed). Parsing the workflow records a changed
-    value with the current time and dates the file at "since", so results made after the change stay
-    up to date and those made before it are rerun: in a fresh clone, after a dry run, after an
-    interrupted run alike.
+
+def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
+    """``results_dir/settings/<name>-<digest>.json``: a setting's value and since when it holds.
+
+    Rules list stamps as inputs. Snakemake notices changed params only through its records in
+    .snakemake/, which a fresh clone of the committed results lacks, and git dates every file of a
+    clone at checkout time; so the settings of the committed run are committed too, each with the
+    time it took effect ("since"), and the file name carries a digest of the value.
+
+    Parsing the workflow writes no file, so a dry run changes nothing. The stamp of the current value
+    either exists, and is dated back at its "since" (results made before that time rerun, those made
+    after stay up to date: in a fresh clone and after an interrupted run alike), or does not exist
+    yet: the workflow's ``setting`` rule writes it (:func:`write_setting`), and every job that lists
+    it reruns, in the dry run's plan as in the run.
     """
-    path = Path(results_dir) / "settings" / f"{name}.json"
     value = json.loads(json.dumps(value, default=str))
-    old = read_json(path) if path.exists() else None
-    stamp = old
-    if old is None or old.get("value") != value:
-        stamp = {"value": value, "since": 0 if old is None else int(time.time())}
-        write_json(path, stamp)
-    os.utime(path, (stamp["since"], stamp["since"]))
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(results_dir) / "settings" / f"{name}-{digest}.json"
+    if path.exists():
+        since = read_json(path)["since"]
+        if path.stat().st_mtime != since:
+            os.utime(path, (since, since))
     return str(path)
+
+
+def write_setting(path: str | Path, value: Any) -> None:
+    """Write the stamp of a setting's new value, dated now, and remove the stamps of its other values."""
+    path = Path(path)
+    name = path.stem.rsplit("-", 1)[0]
+    now = int(time.time())
+    write_json(path, {"value": value, "since": now})
+    os.utime(path, (now, now))
+    for old in path.parent.glob(f"{name}-*.json"):
+        if old != path and old.stem.rsplit("-", 1)[0] == name:
+            old.unlink()

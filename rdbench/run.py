@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
-from rdbench import datasets, images, provenance, results
+from rdbench import atomic, datasets, images, provenance, results
 from rdbench.codecs import Codec, CodecError, codecs, create, point_label
 
 log = logging.getLogger("rdbench")
@@ -40,19 +40,23 @@ class CodecUnavailable(RuntimeError):
 # ----------------------------------------------------------------------------------------- prepare
 
 
-def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, download: bool = True) -> Path:
+def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, download: bool = True,
+            max_pixels: int | None = images.MAX_PIXELS) -> Path:
     """Write the dataset's images as canonical 8-bit RGB PNGs plus ``index.json``; returns the index path.
 
     Every image is checked first; any that cannot be measured is reported together in one error,
-    before anything is coded.
+    before anything is coded. An image of more than `max_pixels` pixels is one of those, refused
+    from its header before it is decoded.
     """
     ds = datasets.resolve(dataset, download=download)
+    selected = _selected(ds.images, max_images)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.remove_stale(out_dir)
     entries, errors = [], []
-    for src in ds.images[:max_images] if max_images else ds.images:
+    for src in selected:
         try:
-            rgb, notes = images.load_rgb8(src)
+            rgb, notes = images.load_rgb8(src, max_pixels)
         except images.ImageError as exc:
             errors.append(str(exc))
             continue
@@ -72,6 +76,15 @@ def prepare(dataset: str, out_dir: str | Path, max_images: int | None = None, do
     return index_path
 
 
+def _selected(images: Sequence[Path], max_images: int | None) -> Sequence[Path]:
+    """The first `max_images` images (None: all); 0, -1 or a non-integer is an error, not a slice."""
+    if max_images is None:
+        return images
+    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(f"max_images must be an integer >= 1 or null (all images), got {max_images!r}")
+    return images[:max_images]
+
+
 # -------------------------------------------------------------------------------------------- code
 
 
@@ -79,12 +92,14 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
               out_dir: str | Path, threads: int = 1) -> Path:
     """Encode and decode every image of the index at one point; returns ``coding.json``."""
     codec = create(codec_name, **options)
-    if not (status := codec.available()):
+    # Whether it can code this point: a learned codec with weights for point 1 only codes point 1.
+    if not (status := create(codec_name, **{**options, "points": [point]}).available()):
         raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
     index = results.read_json(index_path)
     typed_point = codec.parse_point(point)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.remove_stale(out_dir)  # this job owns the folder: temp files in it are a killed run's
     src_dir = Path(index_path).parent
     description = codec.describe()
     fingerprint = _fingerprint(description, options, typed_point)
@@ -92,8 +107,13 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     def one(entry: dict) -> dict:
         done = out_dir / f"{entry['image']}.json"
         if done.is_file():
-            record = results.read_json(done)
-            if record.get("png_sha256") == entry["png_sha256"] and record.get("fingerprint") == fingerprint:
+            try:
+                record = results.read_json(done)
+            except results.CorruptFile as exc:  # damaged from outside: code the image again
+                log.warning("%s; coding %s again", exc, entry["image"])
+                record = {}
+            if (isinstance(record, dict) and record.get("png_sha256") == entry["png_sha256"]
+                    and record.get("fingerprint") == fingerprint):
                 return record
         return _code_image(codec, typed_point, src_dir / f"{entry['image']}.png", entry, out_dir, fingerprint)
 
@@ -101,7 +121,8 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
     if failures:
         raise CellError(f"{codec_name} at {point}: {len(failures)} of {len(index['images'])} image(s) failed "
                         f"(the rest are saved; rerun to retry):\n" + "\n".join(failures))
-    dataset = {"name": index["dataset"], "hash": index["hash"], "n_images": len(records), "origin": index["origin"]}
+    dataset = {"name": index["dataset"], "hash": index["hash"], "n_images": len(records), "origin": index["origin"],
+               "root": index["root"]}
     coding = {"dataset": index["dataset"], "codec": codec_name, "point": typed_point,
               "point_label": point_label(typed_point), "point_kind": codec.point_kind,
               "manifest": provenance.manifest(description, options, _plugin(codec_name), dataset),
@@ -122,6 +143,7 @@ def _code_image(codec: Codec, point, src: Path, entry: dict, out_dir: Path, fing
     bitstream, recon = out_dir / f"{name}.bin", out_dir / f"{name}.png"
     for stale in (bitstream, recon):
         stale.unlink(missing_ok=True)
+    codec.check_size(entry["width"], entry["height"])
     t0 = time.perf_counter()
     codec.encode(src, point, bitstream)
     t1 = time.perf_counter()
@@ -186,7 +208,7 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     same reconstruction (sha256) and metric description are reused, so adding a metric computes only
     that metric. They are looked up in a previous `out_path` and in ``.measured.json`` beside the
     reconstructions, a copy of the cell that survives Snakemake deleting a job's outputs before it
-    reruns it. An image too small for a metric gets ``null`` for it and the
+    reruns it, and in ``.measuring.json``, the images measured so far by a job that was killed. An image too small for a metric gets ``null`` for it and the
     reason under ``metric_errors``; the other metrics still count. A metric's warnings (MS-SSIM on
     fewer than five scales, say) are kept under ``metric_notes``.
     """
@@ -196,7 +218,15 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     chosen = {name: resolve(name) for name in metric_names}
     described = {name: m.describe() for name, m in chosen.items()}
     coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
-    previous = {**_previous_values(coded_dir / ".measured.json", described), **_previous_values(out_path, described)}
+    cache, partial = coded_dir / ".measured.json", coded_dir / ".measuring.json"
+    for target in (out_path, cache, partial):
+        atomic.remove_stale(target)
+    previous: dict = {}  # (image, recon sha256) -> (values, notes), merged over every file that has some
+    for path in (cache, partial, out_path):
+        for key, (values, notes) in _previous_values(path, described).items():
+            merged = previous.setdefault(key, ({}, {}))
+            merged[0].update(values)
+            merged[1].update(notes)
     records, computed = [], 0
     for rec in coding["records"]:
         recon_path = coded_dir / f"{rec['image']}.png"
@@ -219,14 +249,21 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
         if notes:
             record["metric_notes"] = notes
         records.append(record)
-    cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
-                                                                      "point_kind", "manifest")},
-            "metrics": described, "records": records}
+        if todo:  # what is measured so far: a job killed midway resumes from the next image
+            results.write_json(partial, _cell(coding, described, records))
+    cell = _cell(coding, described, records)
     results.write_json(out_path, cell)
-    results.write_json(coded_dir / ".measured.json", cell)
+    results.write_json(cache, cell)
+    partial.unlink(missing_ok=True)
     log.info("%s %s %s: %d metric value(s) computed, %d reused", coding["dataset"], coding["codec"],
              coding["point_label"], computed, len(records) * len(chosen) - computed)
     return Path(out_path)
+
+
+def _cell(coding: dict, described: dict, records: list[dict]) -> dict:
+    return {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
+                                                                      "point_kind", "manifest")},
+            "metrics": described, "records": records}
 
 
 def _measure(metric, reference, distorted) -> tuple[float | None, str, str]:
@@ -259,7 +296,10 @@ def keep_measured(cell_path: str | Path, coded_dir: str | Path) -> None:
     """
     cache = Path(coded_dir) / ".measured.json"
     if Path(cell_path).is_file() and not cache.exists():
-        results.write_json(cache, results.read_cell(cell_path))
+        try:
+            results.write_json(cache, results.read_cell(cell_path))
+        except results.CorruptFile as exc:  # nothing to keep from it
+            log.warning("%s", exc)
 
 
 def _previous_values(out_path: str | Path, described: dict) -> dict:
@@ -282,14 +322,25 @@ def aggregate(cell_paths: Sequence[str | Path], out_csv: str | Path) -> int:
 
 def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | None = None,
         max_images: int | None = None, metric_names: Sequence[str] = ("psnr-rgb", "psnr-y", "ms-ssim-rgb"),
-        options: dict[str, Any] | None = None, threads: int = 1) -> Path:
-    """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path."""
+        options: dict[str, Any] | None = None, threads: int = 1, max_pixels: int | None = images.MAX_PIXELS) -> Path:
+    """Everything for one codec on one dataset (what `rdbench run` does); returns the rd.csv path.
+
+    The codec, its options and points, the metrics and the dataset are all checked before any work.
+    """
+    from rdbench.metrics import resolve
+
     out = Path(out)
     options = dict(options or {})
     codec = create(codec_name, **options)
+    for name in metric_names:
+        resolve(name)
     labels = [point_label(codec.parse_point(p)) for p in points] if points else [point_label(p) for p in codec.points()]
-    ds_name = datasets.resolve(dataset).name
-    index = prepare(dataset, out / "work" / ds_name / "images", max_images)
+    ds = datasets.resolve(dataset)
+    content = provenance.dataset_hash([datasets.sha256_file(p) for p in _selected(ds.images, max_images)])
+    results.check_one_dataset(sorted((out / "cells" / ds.name).glob("*/*.json")),
+                              {"name": ds.name, "hash": content, "root": str(ds.root)})
+    ds_name = ds.name
+    index = prepare(dataset, out / "work" / ds_name / "images", max_images, max_pixels=max_pixels)
     cells = []
     for label in labels:
         coded = code_cell(codec_name, options, index, label, out / "work" / ds_name / "coded" / codec_name / label,

@@ -277,7 +277,7 @@ def test_import_compressai_checkpoint(tmp_path, images, capsys):
     wrong = ["learned", "import", "bmshj2018-factorized", "6", str(ckpt), "--weights-dir", str(root)]
     assert cli_main(wrong) == 1  # quality 6 is FactorizedPrior(192, 320)
     assert "does not fit bmshj2018-factorized quality 6" in capsys.readouterr().err
-    assert cli_main(["learned", "list", "--verify", "--weights-dir", str(root)]) == 0
+    assert cli_main(["learned", "list", "--weights-dir", str(root)]) == 0
     listing = capsys.readouterr().out
     assert f"bmshj2018-factorized     1  verified        {meta['sha256'][:16]}" in listing
     assert "treenet" in listing and "missing" in listing

@@ -164,18 +164,19 @@ def test_values_survive_the_workflow_deleting_the_cell_before_a_rerun(small_set,
         run.measure_cell(coding, index, ["psnr-rgb", "psnr-y"], cell_path)
 
 
-def test_setting_stamps_date_a_setting_from_its_last_change(tmp_path):
+def test_setting_stamps_date_a_setting_from_its_last_change_and_parsing_writes_none(tmp_path):
     import json
     import time
 
     path = results.setting_stamp(tmp_path, "metrics", ["psnr-rgb"])
-    assert json.loads(open(path).read()) == {"value": ["psnr-rgb"], "since": 0}
-    assert os.path.getmtime(path) == 0  # a first stamp: results made before it stay up to date
-    os.utime(path)  # git checkout dates it now; parsing dates it back
-    assert results.setting_stamp(tmp_path, "metrics", ["psnr-rgb"]) == path and os.path.getmtime(path) == 0
+    assert not os.path.exists(path)  # a new value: the workflow's `setting` rule writes it, not parsing
     before = int(time.time())
-    results.setting_stamp(tmp_path, "metrics", ["psnr-rgb", "psnr-y"])
+    results.write_setting(path, ["psnr-rgb"])
     since = json.loads(open(path).read())["since"]
-    assert since >= before and os.path.getmtime(path) == since
-    results.setting_stamp(tmp_path, "metrics", ["psnr-rgb", "psnr-y"])  # a dry run came first: still dated
-    assert os.path.getmtime(path) == since
+    assert json.loads(open(path).read())["value"] == ["psnr-rgb"] and since >= before
+    os.utime(path)  # git checkout dates it now; parsing dates it back
+    assert results.setting_stamp(tmp_path, "metrics", ["psnr-rgb"]) == path and os.path.getmtime(path) == since
+    changed = results.setting_stamp(tmp_path, "metrics", ["psnr-rgb", "psnr-y"])
+    assert changed != path and not os.path.exists(changed) and os.path.exists(path)  # a dry run loses nothing
+    results.write_setting(changed, ["psnr-rgb", "psnr-y"])
+    assert sorted(os.listdir(tmp_path / "settings")) == [os.path.basename(changed)]

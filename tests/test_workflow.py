@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -50,7 +49,7 @@ def test_small_workflow_writes_rd_csv_and_skips_absent_codecs(finished):
         assert [p for _, p in means] == sorted(p for _, p in means), f"{codec}: PSNR must rise with rate"
     availability = json.loads((finished / "results/availability.json").read_text())
     assert "bpg" in availability["skipped"] and "bpgenc" in availability["skipped"]["bpg"]
-    assert (finished / "logs/code/kodak/jpeg/50.log").is_file()
+    assert (finished / "results/logs/code/kodak/jpeg/50.log").is_file()
 
 
 def test_a_second_run_does_no_work(finished):
@@ -68,13 +67,31 @@ def test_a_killed_run_restarted_gives_the_same_rd_csv(finished, tmp_path):
     deadline = time.monotonic() + 300
     while not list((tmp_path / "work").rglob("*.bin")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # a hard kill: no cleanup handlers run
+    proc.kill()  # a hard kill of Snakemake alone: no cleanup handlers run, its jobs are not told
     proc.wait()
+    deadline = time.monotonic() + 30
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _group_alive(proc.pid), "jobs run on as orphans after Snakemake was killed"
     assert not (tmp_path / "results/kodak/rd.csv").exists(), "killed too late to test resuming"
+    # README's command after a hard kill: `snakemake --unlock && snakemake --cores 8` (no other flag)
     assert snakemake(tmp_path, "--unlock").returncode == 0  # a SIGKILL leaves Snakemake's lock behind
-    again = snakemake(tmp_path, "--rerun-incomplete")
+    again = snakemake(tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert rd_rows(tmp_path) == rd_rows(finished)
+    assert not list((tmp_path / "work").rglob("*.tmp"))
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group, but zombies, remains."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def test_a_fresh_clone_with_committed_results_recodes_but_measures_only_what_is_new(finished, tmp_path):
@@ -88,7 +105,7 @@ def test_a_fresh_clone_with_committed_results_recodes_but_measures_only_what_is_
     assert snakemake(tmp_path, "-n", *more).returncode == 0  # a dry run first must not hide the change
     proc = snakemake(tmp_path, *more)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    logs = sorted((tmp_path / "logs/measure").rglob("*.log"))
+    logs = sorted((tmp_path / "results/logs/measure").rglob("*.log"))
     assert len(logs) == 9
     for log in logs:  # psnr-y is new (3 images); psnr-rgb and ms-ssim-rgb come from the committed cells
         assert "3 metric value(s) computed, 6 reused" in log.read_text(), log

@@ -1,16 +1,22 @@
 """Codec registry. Built-ins and plugins both come from the ``rdbench.codecs`` entry-point group."""
 
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, point_label
+from rdbench.codecs.options import check_options
 from rdbench.registry import Registry
 
 codecs: Registry[type[Codec]] = Registry("codec", group="rdbench.codecs")
 
 
 def create(name: str, **options) -> Codec:
-    """Instantiate a registered codec with its typed keyword options (``points=...`` included)."""
+    """Instantiate a registered codec with its typed keyword options (``points=...`` included).
+
+    Each option is checked against its annotation first (:mod:`rdbench.codecs.options`): a value of the
+    wrong type is refused, never coerced.
+    """
     cls = codecs.get(name)
     if not (isinstance(cls, type) and issubclass(cls, Codec)):
         raise TypeError(f"codec entry {name!r} is {cls!r}, not a subclass of rdbench.codecs.base.Codec")
+    check_options(name, cls, options)
     try:
         return cls(**options)
     except TypeError as exc:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from abc import ABC, abstractmethod
@@ -66,12 +67,25 @@ class CodecError(RuntimeError):
         if self.command:
             parts.append(f"command: {' '.join(map(str, self.command))}")
         if returncode is not None:
-            parts.append(f"exit code: {returncode}")
+            parts.append(f"exit code: {returncode}{_signal_note(returncode)}")
         if self.stderr_tail:
             parts.append(f"stderr (tail):\n{self.stderr_tail}")
+        elif returncode is not None:
+            parts.append("stderr: (empty)")
         if log_path:
             parts.append(f"log: {log_path}")
         super().__init__("\n".join(parts))
+
+
+def _signal_note(returncode: int) -> str:
+    """' (killed by signal SIGSEGV: ...)' for a negative exit code (subprocess's "killed by signal N")."""
+    if returncode >= 0:
+        return ""
+    try:
+        sig = signal.Signals(-returncode)
+    except ValueError:
+        return f" (killed by signal {-returncode})"
+    return f" (killed by signal {sig.name}: {signal.strsignal(sig) or sig.name}; the tool crashed or was killed)"
 
 
 class Codec(ABC):
@@ -113,6 +127,13 @@ class Codec(ABC):
 
     def available(self) -> Availability:
         return Availability.yes()
+
+    def check_size(self, width: int, height: int) -> None:
+        """Raise :class:`CodecError` if this codec cannot code a `width` x `height` picture.
+
+        The harness calls it before :meth:`encode`, so a size a tool is known to crash on is refused
+        with the reason instead of the crash. Any size is fine by default.
+        """
 
     def describe(self) -> dict[str, Any]:
         """Versions, command lines, colour pipeline: goes into every result's manifest."""

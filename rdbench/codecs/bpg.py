@@ -14,6 +14,8 @@ x265 at constant QP ``-q`` (0..51; lower is better) with the speed/quality ``-m`
 default and CompressAI's). bpgdec may write 16-bit or RGBA PNGs (``-b 16``, alpha): its output is
 normalised to 8-bit RGB by :func:`rdbench.images.load_rgb8` (16-bit values rounded x / 257).
 The .bpg file holds the picture size, so decoding needs nothing else. Rate = the .bpg file.
+Real bpgenc 0.9.8 dies of SIGSEGV, printing nothing, on pictures of 16x16 and smaller: such sizes
+are refused before bpgenc is called (:meth:`BPG.check_size`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rdbench import images
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, find_program, run_command, scratch_dir
 
 MAGIC = b"BPG\xfb"  # first bytes of every .bpg file
+MIN_SIDE = 16  # real bpgenc 0.9.8 crashes (SIGSEGV, no message) when both sides are <= 16 pixels
 INSTALL_HINT = ("install libbpg from https://bellard.org/bpg/ (install libpng, libjpeg, libsdl, cmake and "
                 "yasm, then `make`) and put bpgenc and bpgdec on PATH, or set RDBENCH_BPG_DIR (or the "
                 "codec option bin_dir) to their folder")
@@ -72,6 +75,11 @@ class BPG(Codec):
                                    f"{INSTALL_HINT}")
         return Availability.yes()
 
+    def check_size(self, width: int, height: int) -> None:
+        if width <= MIN_SIDE and height <= MIN_SIDE:
+            raise CodecError(f"bpg: bpgenc 0.9.8 crashes (SIGSEGV) on pictures of {MIN_SIDE}x{MIN_SIDE} and "
+                             f"smaller; this one is {width}x{height}: leave it out of the dataset, or use hevc444")
+
     def encode_command(self, src_png: Path, qp: int, out: Path) -> list[str | os.PathLike]:
         """The bpgenc argument list (see the module docstring)."""
         return [self.bpgenc, "-o", out, "-q", str(qp), "-f", "444", "-b", "8", "-c", "ycbcr",
@@ -79,6 +87,7 @@ class BPG(Codec):
 
     def encode(self, src_png: Path, point: Point, bitstream: Path) -> None:
         self._require()
+        self.check_size(*images.image_size(src_png))
         with scratch_dir("rdbench-bpg-") as tmp:
             out = tmp / "out.bpg"
             command = self.encode_command(src_png, int(point), out)

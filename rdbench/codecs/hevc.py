@@ -8,12 +8,14 @@ Pipeline (rdbench owns every colour step; the encoder only sees YCbCr planes)::
 
 Encoder settings, those of libbpg's ``x265_glue.c`` (bpgenc ``-e x265 -f 444 -b 8 -c ycbcr``):
 x265 preset ``veryslow`` and tune ``ssim``; constant QP; every picture intra (``keyint=1``);
-4:4:4, 8-bit; no info SEI. A point is **bpgenc's -q**: x265 gets ``qp = q + qp_offset`` with
-``qp_offset = 1``, the offset libbpg adds at 8 bits, so this codec's q and BPG's q mean the same
-thing (set ``qp_offset=0`` for raw x265 QPs). x265 still lowers the QP of an I picture by its
-``ipratio`` (1.4, i.e. -3), as it does inside bpgenc. Note: libbpg maps its default ``-m 8`` to x265
-preset ``placebo`` (``-m 7`` is ``veryslow``); on Kodak the two differ by < 0.05 dB at equal rate,
-``preset`` is an option.
+4:4:4, 8-bit; no info SEI. bpgenc's default ``-m 8`` is x265 preset ``veryslow`` (bpgenc prints
+"Using x265 preset: veryslow"); ``preset`` is an option. A point is **bpgenc's -q**: x265 gets
+``qp = q + qp_offset``. bpgenc itself adds nothing: it passes ``-q`` to x265 as the constant QP, and
+x265 lowers the QP of an I picture by its ``ipratio`` (1.4, i.e. -3), here as inside bpgenc (real
+bpgenc 0.9.8 at ``-q 32`` codes at QP 29 on average). The default ``qp_offset = 1`` is a
+calibration, not libbpg's: with PyAV's x265 build, q + 1 lands this codec's curve on the one of
+bpgenc's own (older, bundled) x265 build, CompressAI's published BPG curve (0.4 % BD-rate apart, see
+the README). Set ``qp_offset=0`` for bpgenc's exact QP mapping.
 
 The VUI says what the samples are, so a standard decoder agrees: full range, matrix BT.601
 (``smpte170m``), primaries BT.709 and transfer sRGB (``iec61966-2-1``), as for any sRGB PNG.
@@ -71,7 +73,8 @@ class HEVC444(Codec):
         if tune not in TUNES:
             raise ValueError(f"hevc444: tune must be one of {', '.join(TUNES)}, got {tune!r}")
         if not isinstance(qp_offset, int) or not -10 <= qp_offset <= 10:
-            raise ValueError(f"hevc444: qp_offset must be an integer in -10..10 (1 = bpgenc), got {qp_offset!r}")
+            raise ValueError(f"hevc444: qp_offset must be an integer in -10..10 (1: calibrated to the published BPG "
+                             f"curve, 0: bpgenc's own QP mapping), got {qp_offset!r}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"hevc444: threads must be None (x265 decides) or an integer >= 1, got {threads!r}")
         self.preset, self.tune, self.qp_offset, self.threads = preset, tune, qp_offset, threads
@@ -137,7 +140,8 @@ class HEVC444(Codec):
         info.update(
             library=_versions(), preset=self.preset, tune=self.tune, qp_offset=self.qp_offset, threads=self.threads,
             encoder_options={"codec": "libx265", "pix_fmt": "yuv444p", **self._options(example)},
-            qp_rule=f"x265 qp = point + {self.qp_offset} (bpgenc -q semantics when 1); intra only",
+            qp_rule=f"x265 qp = point + {self.qp_offset} (1: calibrated to the published BPG curve; bpgenc adds 0); "
+                    "intra only",
             colour="RGB -> YCbCr BT.601 full range, 8-bit, rounded, 4:4:4 (rdbench.images.rgb_to_ycbcr); "
                    f"VUI {VUI}; decode: ycbcr_to_rgb, rounded",
             file="4-byte size header (uint16 BE width, height) + HEVC Annex-B stream of the picture padded "

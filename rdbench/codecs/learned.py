@@ -110,8 +110,8 @@ class LearnedCodec(Codec):
         missing = [p for p in self.points()
                    if not (self.weights_file(p).is_file() and self.weights_file(p).with_suffix(".json").is_file())]
         if missing:
-            span = f"{missing[0]}-{missing[-1]}" if missing == list(range(missing[0], missing[-1] + 1)) else \
-                ",".join(map(str, missing))
+            consecutive = len(missing) > 1 and missing == list(range(missing[0], missing[-1] + 1))
+            span = f"{missing[0]}-{missing[-1]}" if consecutive else ",".join(map(str, missing))
             return Availability.no(
                 f"no weights for point {span} in {self.weights_file(missing[0]).parent}; "
                 f"{self.weights_source(missing[0])}; or set RDBENCH_WEIGHTS / weights_dir to a folder with them")

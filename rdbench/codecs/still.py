@@ -151,7 +151,7 @@ class JPEG(ImagecodecsCodec):
     def __init__(self, points: Sequence[Point] | None = None, subsampling: str = "444", optimize: bool = True):
         if subsampling not in ("444", "422", "420"):
             raise ValueError(f"jpeg: subsampling must be '444', '422' or '420', got {subsampling!r}")
-        self.subsampling, self.optimize = subsampling, bool(optimize)
+        self.subsampling, self.optimize = subsampling, optimize
         super().__init__(points)
 
     def encode_kwargs(self, point, shape):

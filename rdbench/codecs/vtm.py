@@ -67,9 +67,7 @@ class VTM(Codec):
         if not timeout > 0:
             raise ValueError(f"vtm: timeout must be > 0 seconds, got {timeout!r}")
         for arg in extra_args:
-            if not (isinstance(arg, str) and arg.startswith("--") and "=" in arg):
-                raise ValueError(f"vtm: extra_args entries must look like '--Name=value' (e.g. '--Level=6.2'), "
-                                 f"got {arg!r}")
+            _check_extra_arg(arg)
         self.matrix, self.timeout, self.extra_args = matrix, float(timeout), list(extra_args)
         bin_dir = bin_dir or None
         self.encoder = _first(find_program(n, bin_dir, "RDBENCH_VTM_DIR") for n in ENCODERS)
@@ -161,6 +159,28 @@ class VTM(Codec):
     def _require(self) -> None:
         if not (status := self.available()):
             raise CodecError(f"vtm is not available: {status.reason}")
+
+
+# Options the adapter sets for every picture: overriding one breaks the round trip (the decoder's
+# size, bit depth or chroma format would no longer be those rdbench writes and reads back).
+FIXED_OPTIONS = ("InputFile", "BitstreamFile", "ReconFile", "SourceWidth", "SourceHeight", "FrameRate",
+                 "FramesToBeEncoded", "InputBitDepth", "InternalBitDepth", "OutputBitDepth", "InputChromaFormat",
+                 "ChromaFormatIDC", "ConformanceWindowMode", "QP")
+
+
+def _check_extra_arg(arg: str) -> None:
+    """Refuse, before any encode, an extra EncoderApp option that cannot work with this adapter."""
+    if not (isinstance(arg, str) and arg.startswith("--") and "=" in arg):
+        raise ValueError(f"vtm: extra_args entries must look like '--Name=value' (e.g. '--Level=6.2'), got {arg!r}")
+    name, value = arg[2:].split("=", 1)
+    if name in FIXED_OPTIONS:
+        raise ValueError(f"vtm: extra_args {arg!r} overrides --{name}, which the adapter sets for every picture "
+                         f"({'the rate point' if name == 'QP' else 'size, bit depth, chroma format or files'}); "
+                         "remove it")
+    if name == "Profile" and "444" not in value and value not in ("auto", "none"):
+        raise ValueError(f"vtm: extra_args {arg!r}: profile {value} has no 4:4:4, which this adapter codes "
+                         "(VTM would encode, then its decoder fail); use a 444 profile such as "
+                         "main_10_444_still_picture, or auto")
 
 
 # ------------------------------------------------------------------------------------ colour path

@@ -41,7 +41,11 @@ def load(args: argparse.Namespace):
     if args.weights:
         from safetensors.torch import load_file
 
-        model = TreeNet.from_state_dict(load_file(args.weights, device="cpu"))
+        try:
+            model = TreeNet.from_state_dict(load_file(args.weights, device="cpu"))
+        except Exception as exc:  # SafetensorError, a missing tensor, a shape: name the file
+            raise ValueError(f"{args.weights}: not TreeNet weights in safetensors format "
+                             f"({type(exc).__name__}: {exc})") from exc
         point = f", point {args.point}" if args.point is not None else ""
         return model, f"TreeNet weights {args.weights}{point}"
     if args.random_init:

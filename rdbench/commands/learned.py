@@ -3,7 +3,7 @@
 HELP = "learned-codec weights: import CompressAI checkpoints, list present weights with sha256"
 EPILOG = """examples:
   rdbench learned list                       # every learned codec's points: present/missing, sha256
-  rdbench learned list --verify              # also recompute each file's sha256 against its sidecar
+  rdbench learned list --json                # the same as JSON (sha256: the file's, checked against its sidecar)
   rdbench learned import bmshj2018-hyperprior 3 bmshj2018-hyperprior-3-6d87be32.pth.tar
 
 `import` converts one of CompressAI's published MSE checkpoints (download it yourself when online: the
@@ -28,7 +28,8 @@ def configure(parser):
     p.add_argument("--force", action="store_true", help="replace existing weights for that point")
     p = sub.add_parser("list", help="learned codecs' weights: present or missing, sha256, architecture")
     p.add_argument("--weights-dir", help="weights root (default: $RDBENCH_WEIGHTS, else the checkout's weights/)")
-    p.add_argument("--verify", action="store_true", help="recompute sha256 of every file (slower)")
+    p.add_argument("--verify", action="store_true",
+                   help="kept for old scripts: every file's own sha256 is always computed and checked")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -109,19 +110,19 @@ def list_weights(args) -> int:
             row.update(status="invalid" if found else "missing", detail=str(exc))
             rows.append(row)
             continue
-        row.update(status="present", sha256=meta["sha256"], architecture=meta["architecture"],
-                   kwargs=meta["kwargs"], bytes=path.stat().st_size,
-                   **{k: v for k, v in meta.items() if k.startswith("lambda")})
-        if args.verify:
-            row["status"] = "verified" if file_sha256(path) == meta["sha256"] else "SHA256 MISMATCH"
+        sha256 = file_sha256(path)  # the file's own, never only what its sidecar claims
+        row.update(status="verified" if sha256 == meta["sha256"] else "SHA256 MISMATCH", sha256=sha256,
+                   sidecar_sha256=meta["sha256"], architecture=meta["architecture"], kwargs=meta["kwargs"],
+                   bytes=path.stat().st_size, **{k: v for k, v in meta.items() if k.startswith("lambda")})
         rows.append(row)
+    mismatch = any(r["status"] == "SHA256 MISMATCH" for r in rows)
     if args.json:
         print(json.dumps(rows, indent=1))
-        return 0
+        return 1 if mismatch else 0
     print(f"weights root: {root}")
     for r in rows:
         sha = r.get("sha256", "")[:16]
         desc = f"{r['architecture']}({', '.join(f'{k}={v}' for k, v in r['kwargs'].items())})" if "kwargs" in r else ""
         print(f"{r['codec']:<22} {r['point']:>3}  {r['status']:<15} {sha:<16}  {desc}"
               + (f"  -- {r['detail']}" if r["status"] == "invalid" else ""))
-    return 1 if any(r["status"] == "SHA256 MISMATCH" for r in rows) else 0
+    return 1 if mismatch else 0

@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     m = resolve(args.name)
     if args.variant is not None:
+        _, _, named = args.name.partition(":")
+        if named and named != args.variant:
+            raise ValueError(f"{args.name!r} names variant {named!r} and --variant says {args.variant!r}; "
+                             "give one of them")
         m = m.with_variant(args.variant)
     images = []
     for label, path in (("reference", args.reference), ("distorted", args.distorted)):

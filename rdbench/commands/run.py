@@ -9,17 +9,30 @@ Rerunning with the same --out reuses every finished image.
 """
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--images 0`` or ``-1`` is an error, not "all" or "all but one")."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+positive.__name__ = "integer >= 1"  # argparse names the type in its message
+
+
 def configure(parser):
     parser.add_argument("--codec", required=True)
     parser.add_argument("--dataset", required=True, help="a name from `rdbench datasets` or a folder of images")
     parser.add_argument("--out", required=True, help="output folder (cells/, <dataset>/rd.csv, work/)")
     parser.add_argument("--points", nargs="+", help="rate points (default: the codec's ladder)")
-    parser.add_argument("--images", type=int, help="only the first N images")
+    parser.add_argument("--images", type=positive, metavar="N", help="only the first N images (N >= 1)")
     parser.add_argument("--metrics", nargs="+", default=["psnr-rgb", "psnr-y", "ms-ssim-rgb"],
                         help="metrics, NAME or NAME:VARIANT (see `rdbench metric --list`; default: %(default)s)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="codec keyword option (YAML value), repeatable")
-    parser.add_argument("--threads", type=int, default=1, help="images coded in parallel")
+    parser.add_argument("--threads", type=positive, default=1, help="images coded in parallel")
+    parser.add_argument("--max-pixels", type=positive, metavar="N",
+                        help="refuse images of more than N pixels, from the header (default: 100000000)")
 
 
 def run(args) -> int:
@@ -37,6 +50,7 @@ def run(args) -> int:
             raise ValueError(f"--option {item!r}: expected KEY=VALUE")
         options[key] = yaml.safe_load(value)
     csv_path = run_codec(args.codec, args.dataset, args.out, points=args.points, max_images=args.images,
-                         metric_names=args.metrics, options=options, threads=args.threads)
+                         metric_names=args.metrics, options=options, threads=args.threads,
+                         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}))
     print(f"wrote {csv_path}")
     return 0

@@ -7,8 +7,9 @@ rule prepare:
     params:
         source=lambda wc: DATASET_SOURCE[wc.dataset],
         max_images=config.get("max_images"),
+        max_pixels=config.get("max_pixels", MAX_PIXELS),
     log:
-        "logs/prepare/{dataset}.log",
+        f"{LOGS}/prepare/{{dataset}}.log",
     script:
         "../scripts/prepare.py"
 
@@ -24,7 +25,7 @@ rule code:
         cell=f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",  # its values are kept for reuse
     threads: lambda wc: codec_threads(wc.codec)
     log:
-        "logs/code/{dataset}/{codec}/{point}.log",
+        f"{LOGS}/code/{{dataset}}/{{codec}}/{{point}}.log",
     script:
         "../scripts/code.py"
 
@@ -39,7 +40,7 @@ rule measure:
     params:
         metrics=METRICS,
     log:
-        "logs/measure/{dataset}/{codec}/{point}.log",
+        f"{LOGS}/measure/{{dataset}}/{{codec}}/{{point}}.log",
     script:
         "../scripts/measure.py"
 
@@ -50,7 +51,7 @@ rule aggregate:
     output:
         f"{RESULTS}/{{dataset}}/rd.csv",
     log:
-        "logs/aggregate/{dataset}.log",
+        f"{LOGS}/aggregate/{{dataset}}.log",
     script:
         "../scripts/aggregate.py"
 
@@ -62,7 +63,7 @@ rule availability:
         ready=CODEC_POINTS,
         skipped=SKIPPED,
     log:
-        "logs/availability.log",
+        f"{LOGS}/availability.log",
     run:
         from rdbench.results import write_json
 

@@ -1,6 +1,6 @@
 # Complexity tables (paper Tables II and III): kMAC/pixel and parameters of the learned codecs,
 # counted with torchinfo at 768x512 (ptflops and fvcore as cross-check columns). No images, no
-# weights: the counts depend on the architectures only. Needs RESULTS (common.smk).
+# weights: the counts depend on the architectures only. Needs RESULTS and LOGS (common.smk).
 import os
 import sys
 
@@ -14,7 +14,7 @@ rule complexity:
         outdir=lambda wc, output: os.path.dirname(output[0]),
         python=sys.executable,
     log:
-        "logs/complexity/complexity.log",
+        f"{LOGS}/complexity/complexity.log",
     shell:
         '"{params.python}" -m rdbench.cli complexity treenet --height 512 --width 768 --out {params.outdir:q} '
         "> {log} 2>&1"

@@ -1,13 +1,13 @@
 # rd.csv -> Table I, RD plots, report.html. Each rule calls one function of rdbench/report/build.py
 # through a shim in workflow/scripts/; settings come from config keys anchor, metrics, bd, published.
-# Needs from common.smk: RESULTS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
-# COMPLEXITY_TARGETS (Tables II/III) when that file is included too.
+# Needs from common.smk: RESULTS, LOGS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
+# COMPLEXITY_TARGETS (Tables II/III) when that file is included too; and stamp() (settings.smk, which
+# common.smk includes).
 
 from rdbench.references import is_named
-from rdbench.results import setting_stamp
 
 PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
-REPORT_STAMP = setting_stamp(RESULTS, "report", {k: config.get(k) for k in ("anchor", "bd", "published")})
+REPORT_STAMP = stamp("report", {k: config.get(k) for k in ("anchor", "bd", "published")})
 
 
 def published_files(paths):
@@ -45,7 +45,7 @@ rule bd_tables:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/tables.log",
+        f"{LOGS}/report/tables.log",
     script:
         "../scripts/tables.py"
 
@@ -63,7 +63,7 @@ rule rd_plots:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/plots/{dataset}.log",
+        f"{LOGS}/report/plots/{{dataset}}.log",
     script:
         "../scripts/plots.py"
 
@@ -84,6 +84,6 @@ rule report_html:
         datasets=DATASETS,
         metrics=METRICS,
     log:
-        "logs/report/html.log",
+        f"{LOGS}/report/html.log",
     script:
         "../scripts/report.py"

@@ -1,9 +1,9 @@
 """Shim: rule aggregate -> rdbench.run.aggregate."""
-import logging
 import sys
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+from rdbench.jobs import start
+
+start(snakemake.log[0])  # noqa: F821 (snakemake is injected): log to its file, end with Snakemake
 
 from rdbench.run import aggregate  # noqa: E402
 

@@ -1,10 +1,9 @@
 """Shim: rule code -> rdbench.run.code_cell."""
-import logging
-import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
-logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+from rdbench.jobs import start
+
+start(snakemake.log[0])  # noqa: F821 (snakemake is injected): log to its file, end with Snakemake
 
 from rdbench.run import code_cell, keep_measured  # noqa: E402
 

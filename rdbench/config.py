@@ -1,0 +1,105 @@
+"""Checks of a workflow configuration, run when Snakemake parses the workflow, before any job.
+
+Every problem is collected and reported together, on the terminal, so a bad config never costs a
+coding job (or the complexity job) before it is found: a dataset folder that is not there, two
+datasets of one name, an unknown codec or a bad codec option, an unknown metric or variant, an
+anchor that is not a configured codec able to run here. ``workflow/rules/common.smk`` calls
+:func:`check`; the JSON schema (``workflow/schemas/config.schema.yaml``) has already checked the shapes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from rdbench import datasets
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot mean what it says; the message lists every problem found."""
+
+
+def dataset_sources(entries: list[str]) -> dict[str, str]:
+    """Name -> entry of the configured datasets; two entries with one name are an error naming both.
+
+    A dataset is known by its name in every path and table (``results/<name>/rd.csv``), so two
+    folders both called ``photos`` cannot both be measured under it: rename one.
+    """
+    sources: dict[str, str] = {}
+    for entry in entries:
+        name = datasets.name_of(entry)
+        if name in sources:
+            raise ConfigError(f"datasets: {sources[name]!r} and {entry!r} are both named {name!r}; "
+                              "rename one of the folders (a dataset is known by its name in every result)")
+        sources[name] = entry
+    return sources
+
+
+def codec_options(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The configured keyword options of a codec (`points` included; `threads` is the workflow's)."""
+    return {k: v for k, v in (config["codecs"].get(name) or {}).items() if k != "threads"}
+
+
+def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Check `config` (parsed, schema-valid); return (codec -> point labels of the codecs that run
+    here, codec -> why each other one is skipped). Raise :class:`ConfigError` listing every problem."""
+    from rdbench.codecs import create, point_label
+
+    problems: list[str] = []
+    try:
+        dataset_sources(config["datasets"])
+    except ConfigError as exc:
+        problems.append(str(exc))
+    for entry in config["datasets"]:
+        if entry not in datasets.KNOWN:
+            problems += _folder_problems(entry)
+    ready, skipped = {}, {}
+    for name in config["codecs"]:
+        try:
+            codec = create(name, **codec_options(config, name))
+            status = codec.available()
+        except Exception as exc:  # unknown name, broken plugin, bad option: all reported here
+            problems.append(f"codecs: {name}: {exc}")
+            continue
+        if status:
+            ready[name] = [point_label(p) for p in codec.points()]
+        else:
+            skipped[name] = status.reason
+    problems += _metric_problems(config["metrics"])
+    anchor = config.get("anchor")
+    if not anchor:
+        problems.append("anchor: not set; name the BD-rate anchor, one of the configured codecs")
+    elif anchor in skipped:
+        problems.append(f"anchor: {anchor!r} cannot run here ({skipped[anchor]}); choose another anchor")
+    elif anchor not in ready and not any(p.startswith(f"codecs: {anchor}:") for p in problems):
+        problems.append(f"anchor: {anchor!r} is not among the configured codecs ({', '.join(config['codecs'])})")
+    if problems:
+        raise ConfigError(f"the config has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
+    return ready, skipped
+
+
+def _folder_problems(entry: str) -> list[str]:
+    folder = Path(entry)
+    if not folder.is_dir():
+        return [f"datasets: {entry!r} is neither a dataset name ({', '.join(datasets.KNOWN)}) nor a folder "
+                f"(looked for {folder.absolute()})"]
+    try:
+        if not datasets.list_images(folder):
+            return [f"datasets: {entry}: no images ({', '.join(sorted(datasets.IMAGE_SUFFIXES))})"]
+    except datasets.DatasetError as exc:
+        return [f"datasets: {exc}"]
+    return []
+
+
+def _metric_problems(names: list[str]) -> list[str]:
+    """Unknown metric names from the registry alone; a variant (name:variant) loads its metric."""
+    from rdbench.metrics import metrics, resolve
+
+    problems = []
+    for spec in names:
+        name, _, variant = spec.partition(":")
+        try:
+            resolve(spec) if variant else metrics.get(name)
+        except Exception as exc:
+            problems.append(f"metrics: {exc}")
+    return problems
