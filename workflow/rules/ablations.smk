@@ -26,7 +26,7 @@ rule ablate:
         weights_dir=lambda wc, input: os.path.dirname(os.path.dirname(input.weights)),
         out=lambda wc, output: os.path.dirname(output.contact),
     log:
-        "logs/ablate/{codec}/{point}.log",
+        f"{LOGS}/ablate/{{codec}}/{{point}}.log",
     shell:
         '"{params.python}" -m rdbench.cli ablate {wildcards.codec} --image {params.image:q} --point {wildcards.point} '
         "--weights-dir {params.weights_dir:q} --out {params.out:q} > {log} 2>&1"
