@@ -438,6 +438,24 @@ def _progress_bar(cfg: TrainConfig, start: int, total: int):
 
 
 def _cli_words(cfg: TrainConfig, codec_name: str, point: int) -> list[str]:
+    """The `rdbench train` words that reproduce this point's run (every option that changes the result)."""
     words = [codec_name, "--point", str(point)] + [w for d in cfg.data for w in ("--data", str(d))]
     words += ["--steps", str(cfg.steps)] if cfg.steps is not None else ["--epochs", str(cfg.epochs)]
-    return words + ["--batch", str(cfg.batch), "--crop", str(cfg.crop), "--seed", str(cfg.seed)]
+    if cfg.preset:
+        words += ["--preset", cfg.preset]
+    words += ["--batch", str(cfg.batch), "--crop", str(cfg.crop), "--lr", f"{cfg.lr:g}", "--lr-schedule", cfg.lr_schedule]
+    if cfg.lr_schedule != "constant":
+        words += ["--lr-final", f"{cfg.lr_final:g}"]
+    if cfg.lr_warmup:
+        words += ["--lr-warmup", str(cfg.lr_warmup)]
+    if cfg.lambda1 is not None or cfg.lambda2 is not None:
+        words += [w for k in ("lambda1", "lambda2") if getattr(cfg, k) is not None
+                  for w in (f"--{k}", f"{getattr(cfg, k):g}")]
+    if cfg.init_from_weights is not None:
+        words += ["--init-from-weights"] + ([cfg.init_from_weights] if cfg.init_from_weights else [])
+        words += ["--init-point", str(cfg.init_point)] if cfg.init_point else []
+    if cfg.threads:
+        words += ["--threads", str(cfg.threads)]
+    if cfg.val_crop:
+        words += ["--val-crop", str(cfg.val_crop)]
+    return words + ["--seed", str(cfg.seed), "--export-dtype", cfg.export_dtype]

@@ -355,6 +355,7 @@ def test_sidecar_budget_is_cumulative_across_fine_tuning(photos, tmp_path):
     assert meta["budget"]["crops_seen"] == 4 + 6
     assert meta["budget"]["cpu_hours"] > first["cpu_hours"]
     assert meta["training"]["init_from"]["budget"] == first
+    assert f"--init-from-weights {base / 'weights'}" in meta["source"] and "--steps 3" in meta["source"]
     assert meta["training"]["log"] == str((tuned / "log.csv").resolve())
     assert float(_log(tuned)[-1]["cpu_s"]) > 0
 
