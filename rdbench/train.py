@@ -42,8 +42,8 @@ from rdbench.training import data as D
 from rdbench.training import models as M
 from rdbench.training.evaluate import TrainLog, psnr_of_mse, validate as evaluate_model
 from rdbench.training.loss import RateDistortionLoss
-from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, make_optimizers, make_runner,
-                                   patch_entropy_bottlenecks, scaled_lr)
+from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, check_compile, make_optimizers,
+                                   make_runner, patch_entropy_bottlenecks, scaled_lr)
 
 LOSS_TEXT = "bpp + lambda1 * 255^2 * MSE + lambda2 * (1 - MS-SSIM)"
 
@@ -109,6 +109,8 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0 (0 = only at the end)")
     if cfg.cuda_graph and device.type != "cuda":
         raise ValueError("--cuda-graph needs --device cuda")
+    if cfg.compile:
+        check_compile(device)
     if cfg.amp not in ("none", "bf16"):
         raise ValueError(f"--amp {cfg.amp!r}: choose none or bf16 (fp16 would need loss scaling)")
     if len(set(cfg.points)) != len(cfg.points) or not cfg.points:

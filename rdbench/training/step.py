@@ -183,8 +183,22 @@ def _to_float32(out):
     return out
 
 
+COMPILE_ON_CPU = (
+    "--compile is refused on the CPU: torch.compile's CPU backend (inductor's generated C++) aborted the whole "
+    "process here (glibc 'corrupted double-linked list', exit 134) on TreeNet's training step, so it would lose "
+    "the run without a Python error. Train eagerly on the CPU (drop --compile), or compile on a GPU "
+    "(--device cuda).")
+
+
+def check_compile(device: torch.device) -> None:
+    """Raise before any work when torch.compile is asked for on a device where it is not supported."""
+    if torch.device(device).type == "cpu":
+        raise ValueError(COMPILE_ON_CPU)
+
+
 def apply_compile(model: nn.Module) -> list[str]:
-    """torch.compile g_a and g_s in place (default mode); returns the compiled names."""
+    """torch.compile g_a and g_s in place (default mode); returns the compiled names. CUDA only."""
+    check_compile(next(model.parameters()).device)
     names = []
     for name, module in _transforms(model):
         module.compile()
