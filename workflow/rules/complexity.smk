@@ -1,6 +1,8 @@
 # Complexity tables (paper Tables II and III): kMAC/pixel and parameters of the learned codecs,
-# counted with torchinfo at 768x512 (ptflops and fvcore as cross-check columns). No images, no
-# weights: the counts depend on the architectures only. Needs RESULTS (common.smk).
+# counted with torchinfo at 768x512 (ptflops and fvcore as cross-check columns), and in Table II the
+# measured CPU encode/decode ms per megapixel at 1 thread and at torch's default thread count
+# (rdbench.timing: random-init weights, median of 3; cheng2020-anchor's autoregressive decoder makes
+# this rule take ~15 min on 2 cores). No images, no weights. Needs RESULTS (common.smk).
 import os
 import sys
 
@@ -17,4 +19,4 @@ rule complexity:
         "logs/complexity/complexity.log",
     shell:
         '"{params.python}" -m rdbench.cli complexity treenet --height 512 --width 768 --out {params.outdir:q} '
-        "> {log} 2>&1"
+        "--time --repeats 3 > {log} 2>&1"
