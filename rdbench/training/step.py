@@ -34,6 +34,10 @@ Modes:
   by ``uniform_`` from the default CUDA generator, which graph replays advance (Philox offsets).
   The first ``GRAPH_WARMUP`` steps run eagerly on the side stream (as PyTorch's whole-network
   capture recipe asks); they are real steps. If capture fails, the runner says why and stays eager.
+* not ``channels_last``: measured on torch 2.14.1's CPU build, the backward of a strided 1 x 1 convolution
+  with 3 input channels in channels_last (g_a's root skip) corrupts the heap (``free(): invalid next
+  size``, SIGSEGV; ``Conv2d(3, 32, 1, stride=2)`` alone reproduces it); the training step stays NCHW.
+  (Inductor lays CPU convolutions out channels_last too, which may be why ``--compile`` aborts.)
 * ``amp="bf16"``: autocast of ``g_a`` and ``g_s`` only; entropy models and the loss stay float32
   (entropy models are unstable in low precision). fp16 is not offered (it would need loss scaling).
 """
