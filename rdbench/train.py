@@ -43,8 +43,8 @@ from rdbench.training import models as M
 from rdbench.training.evaluate import TrainLog, psnr_of_mse, validate as evaluate_model
 from rdbench.training.loss import RateDistortionLoss
 from rdbench.training.recipe import SCHEDULES, Budget, Stopwatch, learning_rate
-from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, make_optimizers, make_runner,
-                                   patch_entropy_bottlenecks, scaled_lr)
+from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, check_compile, make_optimizers,
+                                   make_runner, patch_entropy_bottlenecks, scaled_lr)
 
 LOSS_TEXT = "bpp + lambda1 * 255^2 * MSE + lambda2 * (1 - MS-SSIM)"
 
@@ -132,6 +132,8 @@ def _check(cfg: TrainConfig, device: torch.device) -> None:
         raise ValueError(f"--lr-warmup must be >= 0 steps, got {cfg.lr_warmup}")
     if cfg.threads < 0:
         raise ValueError(f"--threads must be >= 0 (0: torch's default), got {cfg.threads}")
+    if cfg.compile:
+        check_compile(device)
     if cfg.amp not in ("none", "bf16"):
         raise ValueError(f"--amp {cfg.amp!r}: choose none or bf16 (fp16 would need loss scaling)")
     if len(set(cfg.points)) != len(cfg.points) or not cfg.points:

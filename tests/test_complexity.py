@@ -101,3 +101,53 @@ def test_cli_writes_tables_with_separate_paper_columns(tmp_path):
     tex = (out / "table2.tex").read_text()
     assert r"\begin{tabular}" in tex and r"bmshj2018-factorized & FactorizedPrior(N=128, M=192)" in tex
     assert "g\\_a" in (out / "table3.tex").read_text()
+
+
+def test_time_columns_in_every_format(tmp_path, capsys):
+    from rdbench import timing
+    from rdbench.cli import main
+
+    out = tmp_path / "complexity"
+    assert main(["complexity", "treenet", "--height", "128", "--width", "128", "--counters", "torchinfo",
+                 "--out", str(out), "--time", "--repeats", "1", "--threads", "1", "2"]) == 0
+    with open(out / "table2.csv", newline="") as f:
+        t2 = {r["architecture"]: r for r in csv.DictReader(f)}
+    assert list(t2) == list(cx.ARCHITECTURES)
+    for row in t2.values():
+        for key in ("encode_ms/MP_1_thread", "decode_ms/MP_1_thread", "encode_ms/MP_2_threads",
+                    "decode_ms/MP_2_threads"):
+            assert float(row[key]) > 0, (row["architecture"], key)
+        assert float(row["decoder_kmac_px_torchinfo"]) > 0  # time beside MACs, not instead
+    md, tex = (out / "table2.md").read_text(), (out / "table2.tex").read_text()
+    assert "decode ms/MP (1 thread)" in md and "encode ms/MP (2 threads)" in md
+    assert f"torch {torch.__version__}" in md and timing.cpu_model() in md and "median of 1" in md
+    assert "decode ms/MP (1 thread)" in tex
+    assert main(["complexity", "treenet", "--time"]) != 0
+    assert "add --out" in capsys.readouterr().err
+
+
+class _Sleeper(torch.nn.Module):
+    """A 'codec' whose compress takes 20 ms and decompress 40 ms: checks the arithmetic of the timing."""
+
+    def compress(self, x):
+        import time
+
+        time.sleep(0.02)
+        return {"strings": [], "shape": None}
+
+    def decompress(self, strings, shape):
+        import time
+
+        time.sleep(0.04)
+        return {"x_hat": None}
+
+
+def test_time_coding_reports_medians_per_megapixel():
+    from rdbench import timing
+
+    x = torch.zeros(1, 3, 500, 1000)  # 0.5 MP
+    t = timing.time_coding({"sleeper": _Sleeper()}, x, repeats=3, threads=1)["sleeper"]
+    assert len(t.encode) == len(t.decode) == 3 and t.threads == 1
+    assert 40 <= t.ms_per_mpx("encode") < 60 and 80 <= t.ms_per_mpx("decode") < 110
+    with pytest.raises(ValueError, match="repeats"):
+        timing.time_coding({"sleeper": _Sleeper()}, x, repeats=0, threads=1)

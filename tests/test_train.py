@@ -297,6 +297,9 @@ def test_settings_are_checked(photos, tmp_path):
         train(_cfg(photos, tmp_path / "c"), codec_cls=TreeNetCodec, say=_quiet)
     with pytest.raises(ValueError, match="--cuda-graph needs --device cuda"):
         train(_cfg(photos, tmp_path / "d", steps=1, cuda_graph=True), codec_cls=TreeNetCodec, say=_quiet)
+    with pytest.raises(ValueError, match="--compile is refused on the CPU"):  # before any work: no output
+        train(_cfg(photos, tmp_path / "g", steps=1, compile=True, device="cpu"), codec_cls=TreeNetCodec, say=_quiet)
+    assert not (tmp_path / "g").exists()
     with pytest.raises(TrainSetupError, match="no rate point 7"):
         train(_cfg(photos, tmp_path / "e", steps=1, points=(7,)), codec_cls=TreeNetCodec, say=_quiet)
     from rdbench.codecs import codecs

@@ -33,11 +33,23 @@ def model() -> TreeNet:
 def coding_model() -> TreeNet:
     """A random-init TreeNet whose latents carry a few bits per element: untrained, g_a's outputs are
     ~0.05 and round to 0, so stream overheads would dominate any rate comparison. g_a's outputs are
-    scaled by 40 (a hook, so forward and compress see the same) and the Gaussian scales raised by 3."""
+    scaled by 40 through its weights (compress runs g_a's weights, not its module calls, so a hook
+    would not do): the leaves' conv2 and skip by s, their GDN gamma by 1/s^2 (GDN(s h) = s GDN(h)
+    then), the fusions' first attention convolutions by 1/s (the attention sees what it saw); the
+    Gaussian scales are raised by 3."""
     torch.manual_seed(1)
     net = TreeNet().eval()
-    net.g_a.register_forward_hook(lambda module, args, out: [y * 40 for y in out])
+    s = 40.0
     with torch.no_grad():
+        for leaf in net.g_a.levels[-1]:
+            for conv in (leaf.conv2, leaf.skip):
+                conv.weight.mul_(s)
+                conv.bias.mul_(s)
+            leaf.gdn.gamma.copy_(leaf.gdn.gamma_reparam.init(leaf.gdn.gamma_reparam(leaf.gdn.gamma) / s**2))
+        for fusion in net.g_a.fusions:
+            for att in (fusion.att, fusion.att2):
+                att.local_att[0].weight.div_(s)
+                att.global_att[1].weight.div_(s)
         for codec in net.latent_codecs:
             codec.y.entropy_parameters[-1].bias[: net.M] += 3.0
     net.update(force=True)
@@ -131,12 +143,48 @@ def test_estimated_bits_match_coded_bits(coding_model, crop):
 def test_decompress_equals_forward_reconstruction(coding_model, crop):
     x = to_tensor(crop(128, 192, top=300, left=64))
     with torch.no_grad():
-        expected = coding_model(x)["x_hat"].clamp(0, 1)
         enc = coding_model.compress(x)
-        got = coding_model.decompress(enc["strings"], enc["shape"])["x_hat"]
+        dec = coding_model.decompress(enc["strings"], enc["shape"])
+        ref = coding_model(x)
+    got, expected = dec["x_hat"], ref["x_hat"].clamp(0, 1)
+    assert all(torch.equal(a, b) for a, b in zip(dec["y_hats"], ref["y_hats"]))  # the same latents
     assert got.shape == x.shape
-    assert torch.allclose(got, expected, atol=1e-5)
-    assert np.array_equal(from_tensor(got), from_tensor(expected))
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5)  # the fast g_s: float rounding only
+    off = np.abs(from_tensor(got).astype(int) - from_tensor(expected).astype(int))
+    assert off.max() <= 1 and (off > 0).mean() < 1e-3  # 8-bit values on either side of a .5 only
+
+
+def _perturbed_batchnorm(net):
+    """Give every BatchNorm non-trivial statistics and affine terms, as training would."""
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                for t, lo, hi in ((m.running_mean, -0.5, 0.5), (m.running_var, 0.5, 2.0), (m.weight, 0.5, 1.5),
+                                  (m.bias, -0.3, 0.3)):
+                    t.copy_(torch.rand(t.shape, generator=g) * (hi - lo) + lo)
+    return net
+
+
+@pytest.mark.parametrize("options", [{}, {"fusion": "aff", "gs_layout": "pyramid321"}])
+@pytest.mark.parametrize("strip", [64, 10**9])  # many strips (halos, borders) / the whole map as one strip
+def test_inference_path_equals_the_modules(options, strip, crop, monkeypatch):
+    from rdbench.models import inference
+
+    monkeypatch.setattr(inference, "STRIP_POSITIONS", strip)
+    torch.manual_seed(2)
+    net = _perturbed_batchnorm(TreeNet(**options)).eval()
+    x = to_tensor(crop(192, 128))
+    with torch.no_grad():
+        ys = net.g_a(x)
+        fast = inference.analysis(net.g_a, x)
+        y_hats = [(y * 40).round() for y in ys]
+        ref, got = net.g_s(y_hats), net.coding_synthesis(y_hats)
+    for a, b in zip(ys, fast):
+        assert b.is_contiguous() and torch.allclose(a, b, rtol=0, atol=1e-5 * a.abs().max())
+    assert got.is_contiguous() and got.shape == ref.shape
+    assert torch.allclose(got, ref, rtol=0, atol=1e-5 * ref.abs().max())
+    assert (got - ref).abs().max() > 0 or strip > 64  # really another path (else the test proves nothing)
 
 
 DECODER = """
@@ -155,7 +203,7 @@ torch.save(x_hat, sys.argv[3])
 def test_fresh_decoder_process_is_bit_exact(coding_model, crop, tmp_path):
     from safetensors.torch import save_file
 
-    x = to_tensor(crop(128, 128))
+    x = to_tensor(crop(256, 320))  # g_s's last stage runs in 3 row strips
     with torch.no_grad():
         enc = coding_model.compress(x)
         x_hat = coding_model.decompress(enc["strings"], enc["shape"])["x_hat"]

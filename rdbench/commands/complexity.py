@@ -12,10 +12,15 @@ examples:
                                                       #   and table3.{csv,md,tex} (TreeNet per module)
   rdbench complexity treenet -o gs_layout=pyramid321 --counters torchinfo
   rdbench complexity bmshj2018-factorized --height 256 --width 256
+  rdbench complexity treenet --out results/complexity --time --repeats 5
+                                                      # + measured encode/decode ms per megapixel in
+                                                      #   Table II at 1 thread and the machine's threads
 
 Counts are torchinfo's (the paper's counter: biases count, GDN 0, masked convolutions in full);
 ptflops and fvcore columns are cross-checks that disagree by design. Table II always lists every
 known architecture at its default configuration; -o options apply to MODEL only.
+--time codes one noise image with random-init weights: representative for the transforms, not for
+the entropy coder (see rdbench.timing). Compare times only within one run (one machine, one load).
 """
 
 
@@ -31,6 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="counters to run; the first is the reference column (default: all three)")
     parser.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor option of MODEL (int or text), e.g. fusion=aff, N=64; repeatable")
+    parser.add_argument("--time", action="store_true",
+                        help="with --out: add measured CPU encode/decode ms per megapixel to Table II")
+    parser.add_argument("--repeats", type=int, default=3, help="with --time: timed runs per model (median; 3)")
+    parser.add_argument("--threads", type=int, nargs="+", metavar="N",
+                        help="with --time: intra-op thread counts (default: 1 and torch's default count)")
 
 
 def parse_options(items: list[str]) -> dict[str, object]:
@@ -58,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = set(options) - set(arch.defaults)
     if unknown:
         raise ValueError(f"{args.model} has no option(s) {sorted(unknown)}; its options: {', '.join(arch.defaults)}")
+    if args.time and not args.out:
+        raise ValueError("--time adds columns to Table II, which only --out writes; add --out DIR")
+    if args.time and (args.repeats < 1 or any(t < 1 for t in args.threads or ())):
+        raise ValueError("--repeats and --threads must be at least 1")
     result = cx.count(arch, args.height, args.width, counters, options)
     per_module = cx.table3(result, counters)
     print(cx.to_markdown(per_module))
@@ -67,8 +81,17 @@ def run(args: argparse.Namespace) -> int:
                   if a.name != arch.name or options]
         if not options:
             others.insert(list(cx.ARCHITECTURES).index(arch.name), result)
-        written = cx.write_table(cx.table2(others, counters), out / "table2")
+        table2 = cx.table2(others, counters)
+        if args.time:
+            from rdbench import timing
+
+            times = timing.time_architectures(list(cx.ARCHITECTURES.values()), args.height, args.width, args.repeats,
+                                              args.threads or timing.default_thread_counts())
+            timed = {r.architecture.name for r in others if r.is_default}
+            timing.add_time_columns(table2, {k: v for k, v in times.items() if k in timed}, args.repeats,
+                                    timing.host_description())
+        written = cx.write_table(table2, out / "table2")
         written += cx.write_table(per_module, out / "table3")
-        print(cx.to_markdown(cx.table2(others, counters)))
+        print(cx.to_markdown(table2))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

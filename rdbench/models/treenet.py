@@ -26,7 +26,9 @@ the paper's Table III complexity with torchinfo. Built from CompressAI 1.2.8 blo
 Conventions (CompressAI's): x in [0, 1], B x 3 x H x W with H and W multiples of ``pad_multiple`` (64: the
 checkerboard needs an even width at H/16 and z sits at H/64); the caller pads (replicate, centred: see
 :func:`pad_centred`) and crops the reconstruction (:func:`crop_centred`). The fusion blocks contain
-BatchNorm, so ``compress``/``decompress`` refuse to run in training mode. Determinism: a decoder in a
+BatchNorm, so ``compress``/``decompress`` refuse to run in training mode. They run g_a and g_s through
+``rdbench.models.inference`` (channels_last, BatchNorm folded, row strips: the eval forward's function
+up to float rounding, faster on a CPU); ``forward`` and the latent codecs run the modules as they are. Determinism: a decoder in a
 fresh process reproduces the encoder's latents and reconstruction bit-exactly at the same torch thread
 count; at another thread count the latents stay exact in our tests but g_s may differ in the last float
 bit (and a hyperprior scale index could in principle flip), so code with a fixed count (the codec uses 1).
@@ -55,6 +57,7 @@ from compressai.layers import (
 from compressai.models.base import CompressionModel
 from torch import Tensor, nn
 
+from rdbench.models import inference
 from rdbench.models.aff import FUSIONS, make_fusion
 
 GS_LAYOUTS = ("lattice432", "pyramid321")
@@ -218,7 +221,9 @@ class TreeNet(CompressionModel):
 
     def forward(self, x: Tensor) -> dict:
         """Training / estimation pass: {"x_hat": B x 3 x H x W, "likelihoods": {"y1", "z1", ..., "y4", "z4"},
-        "y_hats": [ŷ1..ŷ4]}. In eval mode ŷ_i are the same rounded latents ``compress`` codes."""
+        "y_hats": [ŷ1..ŷ4]}. In eval mode ŷ_i are the rounded latents ``compress`` codes (``compress`` runs
+        g_a through rdbench.models.inference: a y within float rounding of a rounding boundary could
+        round the other way) and x_hat equals ``decompress``'s up to float rounding."""
         ys = self.analysis(x)
         likelihoods: dict[str, Tensor] = {}
         y_hats = []
@@ -238,7 +243,8 @@ class TreeNet(CompressionModel):
         M x 4h_z x 4w_z and the padded image 64h_z x 64w_z.
         """
         self._check_coding("compress")
-        ys = self.analysis(x)
+        self._check_input(x)
+        ys = inference.analysis(self.g_a, x)
         strings: list[list[bytes]] = []
         for codec, y in zip(self.latent_codecs, ys):
             strings.extend(codec.compress(y)["strings"])
@@ -246,7 +252,7 @@ class TreeNet(CompressionModel):
         return {"strings": strings, "shape": (h // 4, w // 4)}
 
     def decompress(self, strings: Sequence[Sequence[bytes]], shape: Sequence[int]) -> dict:
-        """Inverse of :meth:`compress`: {"x_hat": B x 3 x 64h_z x 64w_z in [0, 1]}."""
+        """Inverse of :meth:`compress`: {"x_hat": B x 3 x 64h_z x 64w_z in [0, 1], "y_hats": [ŷ1..ŷ4]}."""
         self._check_coding("decompress")
         expected = NUM_LATENTS * len(STREAMS_PER_LATENT)
         if len(strings) != expected:
@@ -258,7 +264,14 @@ class TreeNet(CompressionModel):
         for i, codec in enumerate(self.latent_codecs):
             part = [list(s) for s in strings[3 * i:3 * i + 3]]
             y_hats.append(codec.decompress(part, shapes)["y_hat"])
-        return {"x_hat": self.g_s(y_hats).clamp_(0, 1)}
+        return {"x_hat": self.coding_synthesis(y_hats).clamp_(0, 1), "y_hats": y_hats}
+
+    def coding_synthesis(self, y_hats: Sequence[Tensor]) -> Tensor:
+        """g_s as :meth:`decompress` runs it (rdbench.models.inference: the eval forward's function up to
+        float rounding, faster on a CPU). Eval mode only; not clamped."""
+        self._check_coding("coding_synthesis")
+        fast = inference.lattice_synthesis if self.gs_layout == "lattice432" else inference.pyramid_synthesis
+        return fast(self.g_s, y_hats)
 
     @classmethod
     def from_state_dict(cls, state_dict: dict) -> "TreeNet":

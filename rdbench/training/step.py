@@ -34,6 +34,10 @@ Modes:
   by ``uniform_`` from the default CUDA generator, which graph replays advance (Philox offsets).
   The first ``GRAPH_WARMUP`` steps run eagerly on the side stream (as PyTorch's whole-network
   capture recipe asks); they are real steps. If capture fails, the runner says why and stays eager.
+* not ``channels_last``: measured on torch 2.14.1's CPU build, the backward of a strided 1 x 1 convolution
+  with 3 input channels in channels_last (g_a's root skip) corrupts the heap (``free(): invalid next
+  size``, SIGSEGV; ``Conv2d(3, 32, 1, stride=2)`` alone reproduces it); the training step stays NCHW.
+  (Inductor lays CPU convolutions out channels_last too, which may be why ``--compile`` aborts.)
 * ``amp="bf16"``: autocast of ``g_a`` and ``g_s`` only; entropy models and the loss stay float32
   (entropy models are unstable in low precision). fp16 is not offered (it would need loss scaling).
 """
@@ -187,8 +191,22 @@ def _to_float32(out):
     return out
 
 
+COMPILE_ON_CPU = (
+    "--compile is refused on the CPU: torch.compile's CPU backend (inductor's generated C++) aborted the whole "
+    "process here (glibc 'corrupted double-linked list', exit 134) on TreeNet's training step, so it would lose "
+    "the run without a Python error. Train eagerly on the CPU (drop --compile), or compile on a GPU "
+    "(--device cuda).")
+
+
+def check_compile(device: torch.device) -> None:
+    """Raise before any work when torch.compile is asked for on a device where it is not supported."""
+    if torch.device(device).type == "cpu":
+        raise ValueError(COMPILE_ON_CPU)
+
+
 def apply_compile(model: nn.Module) -> list[str]:
-    """torch.compile g_a and g_s in place (default mode); returns the compiled names."""
+    """torch.compile g_a and g_s in place (default mode); returns the compiled names. CUDA only."""
+    check_compile(next(model.parameters()).device)
     names = []
     for name, module in _transforms(model):
         module.compile()

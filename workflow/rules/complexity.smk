@@ -1,6 +1,9 @@
 # Complexity tables (paper Tables II and III): kMAC/pixel and parameters of the learned codecs,
 # counted with torchinfo at 768x512 (ptflops and fvcore as cross-check columns). No images, no
 # weights: the counts depend on the architectures only. Needs RESULTS and LOGS (common.smk).
+# Measured encode/decode time (Table II's ms/Mpx columns) is not a workflow job: it takes ~15 min on
+# 2 cores (cheng2020-anchor's autoregressive decoder) and needs a quiet machine; run
+# `rdbench complexity treenet --out results/complexity --time --repeats 5` by hand.
 import os
 import sys
 

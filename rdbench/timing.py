@@ -1,0 +1,151 @@
+"""Measured CPU coding time of learned codecs: the time columns of Table II beside its kMAC/px.
+
+MACs are what the paper compares; seconds are what a user waits, and the two disagree: a counter's
+convention (torchinfo counts a transposed convolution at its *output* positions, stride^2 = 4 times
+the multiply-adds it performs, which makes the CompressAI decoders look 4x heavier than they run), and
+the speed of a convolution (narrow 32-channel ones run at a fraction of the GMAC/s of 128/192-channel
+ones). So Table II shows both.
+
+Method: every architecture is built with its default options and random weights (seed 0): the
+transforms cost what they cost with trained weights, but the entropy coder codes the near-zero
+latents of an untrained model, so the entropy-coding share is smaller than with trained weights.
+One 1 x 3 x H x W image (uniform noise, seed 0) is coded with ``model.compress`` and
+``model.decompress`` under ``torch.no_grad`` on the CPU at each requested intra-op thread count:
+one warm-up, then ``repeats`` rounds, the architectures interleaved within each round (so a machine
+whose load changes during the run slows all of them alike), timed with perf_counter. Reported:
+the median in milliseconds per megapixel (ms / (H * W / 1e6)).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+TIME_NOTE = ("random-init weights (seed 0) on a uniform-noise image: the transforms' time is representative, "
+             "the entropy coder codes near-zero latents, so its share is smaller than with trained weights")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else platform.processor()), e.g. "AMD EPYC"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def host_description() -> str:
+    """CPU model, logical CPUs, torch version and the 1-minute load average (timings depend on all four)."""
+    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    return f"{cpu_model()} ({os.cpu_count()} logical CPUs), torch {torch.__version__}{load}"
+
+
+@dataclass
+class CodingTime:
+    """Encode and decode seconds of one model at one thread count, one entry per timed round."""
+
+    pixels: int
+    threads: int
+    encode: list[float] = field(default_factory=list)
+    decode: list[float] = field(default_factory=list)
+
+    def median(self, which: str) -> float:
+        """Median seconds of "encode" or "decode"."""
+        return statistics.median(getattr(self, which))
+
+    def ms_per_mpx(self, which: str) -> float:
+        return self.median(which) * 1e3 / (self.pixels / 1e6)
+
+
+def time_coding(models: dict[str, torch.nn.Module], x: torch.Tensor, repeats: int,
+                threads: int) -> dict[str, CodingTime]:
+    """compress + decompress of ``x`` by every model, interleaved, ``repeats`` timed rounds after a warm-up."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    pixels = x.shape[-2] * x.shape[-1]
+    times = {name: CodingTime(pixels, threads) for name in models}
+    try:
+        with torch.no_grad():
+            for model in models.values():
+                enc = model.compress(x)
+                model.decompress(enc["strings"], enc["shape"])
+            for _ in range(repeats):
+                for name, model in models.items():
+                    t0 = time.perf_counter()
+                    enc = model.compress(x)
+                    t1 = time.perf_counter()
+                    model.decompress(enc["strings"], enc["shape"])
+                    t2 = time.perf_counter()
+                    times[name].encode.append(t1 - t0)
+                    times[name].decode.append(t2 - t1)
+    finally:
+        torch.set_num_threads(before)
+    return times
+
+
+def build_for_coding(arch, seed: int = 0) -> torch.nn.Module:
+    """A rdbench.complexity.Architecture built with random weights (``seed``), eval mode, CDFs updated."""
+    torch.manual_seed(seed)
+    model = arch.build().eval()
+    model.update(force=True)
+    return model
+
+
+def time_architectures(archs: Sequence, height: int, width: int, repeats: int,
+                       thread_counts: Sequence[int]) -> dict[str, dict[int, CodingTime]]:
+    """{architecture name: {threads: CodingTime}} for rdbench.complexity.Architecture objects."""
+    models = {a.name: build_for_coding(a) for a in archs}
+    x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
+    out: dict[str, dict[int, CodingTime]] = {name: {} for name in models}
+    for threads in dict.fromkeys(thread_counts):
+        for name, t in time_coding(models, x, repeats, threads).items():
+            out[name][threads] = t
+    return out
+
+
+def default_thread_counts() -> tuple[int, ...]:
+    """1 and the machine's logical CPUs (torch's default intra-op count), once each."""
+    return tuple(dict.fromkeys((1, torch.get_num_threads())))
+
+
+def _label(threads: int) -> str:
+    return f"{threads} thread" + ("s" if threads != 1 else "")
+
+
+def add_time_columns(table, times: dict[str, dict[int, CodingTime]], repeats: int, host: str) -> None:
+    """Append encode / decode ms/MP columns per thread count to a rdbench.complexity Table II, in place.
+
+    Rows whose architecture was not timed get empty cells. CSV keys: ``encode_ms/MP_1_thread`` ...
+    """
+    from rdbench.complexity import Column
+
+    counts = sorted({t for per in times.values() for t in per})
+    for threads in counts:
+        for which in ("encode", "decode"):
+            key = f"{which}_ms/MP_{_label(threads).replace(' ', '_')}"
+            table.columns.append(Column(key, f"{which} ms/MP ({_label(threads)})", 0))
+            for row in table.rows:
+                t = times.get(row["architecture"], {}).get(threads)
+                row[key] = None if t is None else t.ms_per_mpx(which)
+    pixels = next(t.pixels for per in times.values() for t in per.values())
+    table.notes.append(
+        f"Time: CPU milliseconds per megapixel of model.compress (encode) and model.decompress (decode), median "
+        f"of {repeats} interleaved runs after a warm-up, one {pixels / 1e6:.3f} MP image, batch 1, at "
+        f"{', '.join(_label(t) for t in counts)}; {TIME_NOTE}. Host: {host}. kMAC/px and time disagree where a "
+        "counter's convention or a layer's speed does: torchinfo counts transposed convolutions at their output "
+        "positions (4x the multiply-adds of the CompressAI decoders' stride-2 layers; ptflops and fvcore count "
+        "them at their input positions), and TreeNet's 32-channel convolutions run at fewer GMAC/s than the "
+        "CompressAI models' 128/192-channel ones.")
