@@ -149,8 +149,8 @@ class Comparison:
     source: str = "measured"  # "published": the test curve is an imported reference
     notes: tuple[str, ...] = field(default=())
     shares: tuple[float, float] = (1.0, 1.0)  # (anchor, test) share of own range; rdbench.bd
-    quality_interval: tuple[float, float] | None = None  # of the mean curves, BD axis units
-    rate_interval: tuple[float, float] | None = None  # of the mean curves, bpp
+    quality_interval: tuple[float, float] | None = None  # common, of the curves `overlap` is of; BD axis units
+    rate_interval: tuple[float, float] | None = None  # common, of the same curves; bpp
 
     def describe(self) -> str:
         """Several lines for a terminal: value, interval, method, averaging, overlap, notes."""
