@@ -10,12 +10,22 @@ Conventions
   Negative: the test codec needs fewer bits than the anchor for the same quality.
 * BD-quality: the mean vertical gap over the log10-rate interval both cover, in quality units (dB for
   PSNR). Positive: the test codec is better.
+* overlap: the interval both curves cover on the integration axis (quality for BD-rate, log10-rate for
+  BD-quality); ``overlap`` is its length over the length of the union of the two ranges, ``shares`` its
+  length over each curve's own range (anchor, test). Both are in [0, 1].
+* rate range: with ``rate_range=(lo, hi)`` (bpp) each curve is first clipped to it by interpolation
+  (pchip of quality over log10-rate, so the end points lie on the measured polyline's monotone
+  interpolant whatever the BD method); a curve that ends inside the range keeps its own end.
 
 Methods
 -------
+``"pchip"``  piecewise cubic Hermite (JCTVC-L1100 / JVET CTC spreadsheets); 2 points or more. Local and
+             monotone: it passes through every point, never overshoots between two, and a point moves
+             the curve only between its neighbours. rdbench's default (docs/bd.md says why).
 ``"cubic"``  VCEG-M33 (Bjøntegaard 2001, what most learned-compression papers cite): one least-squares
-             cubic polynomial per curve; needs at least 4 points per curve.
-``"pchip"``  piecewise cubic Hermite (JCTVC-L1100 / JVET CTC spreadsheets); 2 points or more.
+             cubic polynomial per curve; needs at least 4 points per curve. Fragile where log-rate is
+             far from a cubic in quality (a saturating axis such as raw MS-SSIM or 1-DISTS): the fit's
+             error then depends on which points were measured.
 ``"akima"``  Akima spline (Herglotz et al., ICIP 2022); 2 points or more.
 
 Interpolation and integration are the ``bjontegaard`` package's (FAU-LMS, 1.3.0). This module adds
@@ -43,7 +53,7 @@ from typing import Sequence
 
 import numpy as np
 
-METHODS = ("cubic", "pchip", "akima")
+METHODS = ("pchip", "cubic", "akima")
 KINDS = ("rate", "quality")
 MIN_POINTS = {"cubic": 4, "pchip": 2, "akima": 2}
 METHOD_DESCRIPTIONS = {
@@ -78,19 +88,28 @@ class Curve:
 class BDResult:
     """One BD value with what it rests on.
 
-    ``value``: percent for kind ``"rate"``, quality units for ``"quality"``. ``overlap``: length of
-    the interval both curves cover divided by the length of their union, on the integration axis
-    (quality for BD-rate, log10-rate for BD-quality), in [0, 1]. ``interval``: that common interval.
+    ``value``: percent for kind ``"rate"``, quality units for ``"quality"``. ``overlap``, ``shares``
+    (anchor, test): see the module docstring, on the integration axis. ``quality_interval`` (BD axis
+    units) and ``rate_interval`` (bpp): what both curves cover on each axis (lo > hi: nothing).
     """
 
     value: float
     kind: str
     method: str
     overlap: float
-    interval: tuple[float, float]
+    shares: tuple[float, float]
+    quality_interval: tuple[float, float]
+    rate_interval: tuple[float, float]
     anchor_points: int
     test_points: int
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The common interval on the integration axis (log10-rate for BD-quality)."""
+        if self.kind == "rate":
+            return self.quality_interval
+        return (math.log10(self.rate_interval[0]), math.log10(self.rate_interval[1]))
 
     def describe(self) -> str:
         unit = "%" if self.kind == "rate" else ""
@@ -129,13 +148,40 @@ def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, tuple[float, float]]:
     return max(hi - lo, 0.0) / union, (float(lo), float(hi))
 
 
+def shares(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Length of the interval both ranges cover over the length of each range (0 where a range is a point)."""
+    common = max(min(a.max(), b.max()) - max(a.min(), b.min()), 0.0)
+    return tuple(float(min(common / (x.max() - x.min()), 1.0)) if x.max() > x.min() else 0.0 for x in (a, b))
+
+
+def clip_rate(curve: Curve, lo: float, hi: float, role: str = "curve") -> Curve:
+    """The part of a cleaned curve inside ``lo <= rate <= hi`` bpp, with end points interpolated on the
+    range's bounds (pchip of quality over log10-rate) where the curve crosses them."""
+    from scipy.interpolate import PchipInterpolator
+
+    if not 0 < lo < hi:
+        raise BDError(f"rate_range must be [lo, hi] bpp with 0 < lo < hi, got [{lo}, {hi}]")
+    if curve.rate[-1] < lo or curve.rate[0] > hi:
+        raise BDError(f"{role} covers {curve.rate[0]:.4g}..{curve.rate[-1]:.4g} bpp, outside rate_range "
+                      f"[{lo:g}, {hi:g}]: widen rate_range or add rate points in it")
+    inside = (curve.rate >= lo) & (curve.rate <= hi)
+    ends = [b for b in (lo, hi) if curve.rate[0] < b < curve.rate[-1] and b not in curve.rate]
+    f = PchipInterpolator(np.log10(curve.rate), curve.quality) if ends else None
+    rate = np.concatenate((curve.rate[inside], ends))
+    quality = np.concatenate((curve.quality[inside], [float(f(np.log10(b))) for b in ends]))
+    order = np.argsort(rate)
+    return Curve(rate[order], quality[order], curve.dropped_nonfinite, curve.dropped_dominated)
+
+
 def bd(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate: Sequence[float],
-       test_quality: Sequence[float], *, kind: str = "rate", method: str = "cubic", min_overlap: float = 0.0,
-       anchor_name: str = "anchor", test_name: str = "test") -> BDResult:
+       test_quality: Sequence[float], *, kind: str = "rate", method: str = "pchip", min_overlap: float = 0.0,
+       rate_range: tuple[float, float] | None = None, anchor_name: str = "anchor",
+       test_name: str = "test") -> BDResult:
     """BD-rate (``kind="rate"``, percent) or BD-quality (``kind="quality"``) of test against anchor.
 
-    Raises :class:`BDError` when a curve has too few points after cleaning or when the curves do not
-    overlap (or overlap less than ``min_overlap``, a fraction in [0, 1)); never returns NaN.
+    Raises :class:`BDError` when a curve has too few points after cleaning (and clipping to
+    ``rate_range``, bpp) or when the curves do not overlap (or overlap less than ``min_overlap``, a
+    fraction of the union in [0, 1)); never returns NaN.
     """
     _check_choice("method", method, METHODS)
     _check_choice("kind", kind, KINDS)
@@ -145,6 +191,8 @@ def bd(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate:
     for role, name, rate, quality in (("anchor", anchor_name, anchor_rate, anchor_quality),
                                       ("test", test_name, test_rate, test_quality)):
         curve = clean_curve(rate, quality, f"{role} curve {name!r}")
+        if rate_range is not None and len(curve):
+            curve = clip_rate(curve, *rate_range, role=f"{role} curve {name!r}")
         if len(curve) < MIN_POINTS[method]:
             hint = " or use method='pchip' or 'akima'" if method == "cubic" and len(curve) >= 2 else ""
             raise BDError(f"{role} curve {name!r} has {len(curve)} usable point(s) after cleaning "
@@ -171,18 +219,20 @@ def bd(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate:
     notes = tuple(f"{role} curve {name!r}: dropped {c.dropped_nonfinite} non-finite and "
                   f"{c.dropped_dominated} dominated point(s)"
                   for role, name, c in (("anchor", anchor_name, anchor), ("test", test_name, test)) if c.dropped)
-    return BDResult(value, kind, method, frac, interval, len(anchor), len(test), notes)
+    axis = (anchor.quality, test.quality) if kind == "rate" else (np.log10(anchor.rate), np.log10(test.rate))
+    return BDResult(value, kind, method, frac, shares(*axis), overlap(anchor.quality, test.quality)[1],
+                    overlap(anchor.rate, test.rate)[1], len(anchor), len(test), notes)
 
 
 def bd_rate(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate: Sequence[float],
-            test_quality: Sequence[float], method: str = "cubic", *, min_overlap: float = 0.0) -> float:
+            test_quality: Sequence[float], method: str = "pchip", *, min_overlap: float = 0.0) -> float:
     """BD-rate of test against anchor in percent (negative: test saves bits). See :func:`bd`."""
     return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="rate", method=method,
               min_overlap=min_overlap).value
 
 
 def bd_quality(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate: Sequence[float],
-               test_quality: Sequence[float], method: str = "cubic", *, min_overlap: float = 0.0) -> float:
+               test_quality: Sequence[float], method: str = "pchip", *, min_overlap: float = 0.0) -> float:
     """BD-quality (BD-PSNR for PSNR) of test against anchor in quality units. See :func:`bd`."""
     return bd(anchor_rate, anchor_quality, test_rate, test_quality, kind="quality", method=method,
               min_overlap=min_overlap).value

@@ -9,8 +9,8 @@ import pytest
 from scipy.interpolate import PchipInterpolator
 
 import bjontegaard
-from rdbench.bd import (METHODS, BDError, bd, bd_quality, bd_rate, clean_curve, metric_transform, quality_label,
-                        quality_transform)
+from rdbench.bd import (METHODS, BDError, bd, bd_quality, bd_rate, clean_curve, clip_rate, metric_transform,
+                        quality_label, quality_transform)
 
 # The example curves of the bjontegaard package (its README and example_usage.py): x265 presets, kbps / dB.
 EXAMPLES = {
@@ -146,13 +146,18 @@ def test_partial_overlap_is_reported_and_min_overlap_enforced():
     result = bd(BPP, PSNR, BPP, PSNR + shift)
     assert result.overlap == pytest.approx((PSNR[-1] - PSNR[0] - shift) / (PSNR[-1] - PSNR[0] + shift))
     assert result.interval == pytest.approx((PSNR[0] + shift, PSNR[-1]))
+    share = (PSNR[-1] - PSNR[0] - shift) / (PSNR[-1] - PSNR[0])
+    assert result.shares == pytest.approx((share, share))  # both curves span the same 15.28 dB
+    assert result.rate_interval == pytest.approx((BPP[0], BPP[-1]))
+    narrow = bd(BPP, PSNR, BPP[2:4], PSNR[2:4] + 0.5, method="pchip")  # inside the anchor's range
+    assert narrow.shares[1] == pytest.approx(1.0) and narrow.shares[0] < 0.25
     assert result.value < 0  # more quality at every rate: fewer bits for the same quality
     with pytest.raises(BDError, match=r"overlap only 50\.7%.*min_overlap=0.75.*lower min_overlap"):
         bd(BPP, PSNR, BPP, PSNR + shift, min_overlap=0.75)
 
 
 def test_bad_settings_and_values_name_the_fix():
-    with pytest.raises(BDError, match=r"method='spline' is not one of 'cubic', 'pchip', 'akima'"):
+    with pytest.raises(BDError, match=r"method='spline' is not one of 'pchip', 'cubic', 'akima'"):
         bd_rate(BPP, PSNR, BPP, PSNR, "spline")
     with pytest.raises(BDError, match=r"rates must be > 0"):
         bd_rate(BPP - 0.1, PSNR, BPP, PSNR)
@@ -189,3 +194,30 @@ def test_every_method_on_every_permutation_of_a_small_curve():
         p = list(perm)
         for method in METHODS:
             assert bd_rate(BPP[:4][p], qa[p], BPP[:4][p] * 0.9, qa[p], method) == pytest.approx(-10.0)
+
+
+# --- rate range -------------------------------------------------------------------------------------
+
+def test_clipping_to_a_rate_range_interpolates_the_ends():
+    curve = clean_curve(BPP, PSNR)
+    clipped = clip_rate(curve, 0.1, 1.0)
+    assert clipped.rate.tolist() == [0.1, *BPP[(BPP > 0.1) & (BPP < 1.0)], 1.0]
+    f = PchipInterpolator(np.log10(BPP), PSNR)
+    assert clipped.quality[[0, -1]] == pytest.approx(f(np.log10([0.1, 1.0])))
+    assert clip_rate(curve, 0.01, 5.0).rate.tolist() == BPP.tolist()  # a range wider than the curve: unchanged
+    with pytest.raises(BDError, match=r"outside rate_range \[3, 4\]: widen rate_range"):
+        clip_rate(curve, 3.0, 4.0)
+    with pytest.raises(BDError, match=r"rate_range must be \[lo, hi\] bpp with 0 < lo < hi"):
+        clip_rate(curve, 0.5, 0.2)
+
+
+@pytest.mark.parametrize("method", ["pchip", "akima"])
+def test_rate_range_restricts_the_bd_to_it(method):
+    # the test codec saves 50 % below 0.4 bpp and nothing above: "at low bitrates" it is -50 %
+    test_rate = np.where(BPP < 0.4, BPP * 0.5, BPP)
+    low = bd(BPP, PSNR, test_rate, PSNR, kind="quality", method=method, rate_range=(0.07, 0.3))
+    full = bd(BPP, PSNR, test_rate, PSNR, kind="quality", method=method)
+    assert low.value > full.value > 0 and low.rate_interval == pytest.approx((0.07, 0.3))
+    scaled = bd(BPP, PSNR, BPP * 0.9, PSNR, method=method, rate_range=(0.1, 1.0))
+    assert scaled.value == pytest.approx(-10.0, abs=0.05)  # the clipped ends lie on the same interpolant
+

@@ -134,7 +134,8 @@ def test_mean_curve_is_the_bd_of_the_mean_points(bench):
     assert got.n_images == 6 and got.ci is None and 0 < got.overlap <= 1
     assert got.value < 0  # WebP beats baseline JPEG in PSNR at equal quality, on real photos
     text = got.describe()
-    assert "method: cubic (VCEG-M33" in text and "averaging: mean-curve" in text and "overlap:" in text
+    assert "method: pchip (piecewise cubic Hermite" in text and "averaging: mean-curve" in text and "overlap:" in text
+    assert "rates: the whole curves" in text and "% of the anchor's" in text
 
 
 def test_per_image_is_the_mean_of_per_image_bds(bench):
@@ -146,7 +147,8 @@ def test_per_image_is_the_mean_of_per_image_bds(bench):
     values = []
     for image, rows in df.groupby("image"):
         a, t = rows[rows.codec == "jpeg"], rows[rows.codec == "jpeg2000"]
-        values.append(bd_rate(a["bpp"], a["ms-ssim-rgb"], t["bpp"], t["ms-ssim-rgb"], "akima"))
+        db = lambda x: -10 * np.log10(1 - x)  # noqa: E731 (MS-SSIM in dB, the default BD axis)
+        values.append(bd_rate(a["bpp"], db(a["ms-ssim-rgb"]), t["bpp"], db(t["ms-ssim-rgb"]), "akima"))
     assert got.value == pytest.approx(np.mean(values), rel=1e-12)
     assert "averaging: per-image (mean of per-image BDs), 6 images" in got.describe()
     mean_curve = compare(df, "jpeg", "jpeg2000", "ms-ssim-rgb", BDSettings(method="akima"))
@@ -277,7 +279,7 @@ def test_table1_marks_best_and_second_and_never_ranks_published(bench, tmp_path)
     assert wide[0] == "codec,source,kodak/psnr-rgb,kodak/ms-ssim-rgb"
     assert "Imported,published,-70.0000," in wide and any(line.startswith("half,measured,-50.0000,") for line in wide)
     details = (tmp_path / "tables" / "table1_details.csv").read_text()
-    assert "kodak,psnr-rgb,Imported,published,jpeg,-70," in details
+    assert "kodak,psnr-rgb,rate,Imported,published,jpeg,-70," in details
     assert Table1.from_json(json.loads((tmp_path / "tables" / "table1.json").read_text())).to_json() == table.to_json()
     assert {p.name for p in paths} >= {"table1.md", "table1.tex", "table1.html", "tables.md"}
 
@@ -369,7 +371,9 @@ def report(bench, tmp_path_factory):
     root, csvs = bench
     write_json(root / "availability.json", {"available": {}, "skipped": {"bpg": "bpgenc not found on PATH"}})
     published = {"kodak": [str(REFERENCE / "bpg_444_x265_ycbcr.json")]} if REFERENCE else {}
-    settings = ReportSettings(root, ["kodak", "clic"], METRICS, "jpeg", BDSettings(bootstrap=100), published)
+    # sensitivity 0.5 pp: on these crops some cells are then marked, so the marks' rendering is seen
+    settings = ReportSettings(root, ["kodak", "clic"], METRICS, "jpeg", BDSettings(bootstrap=100, sensitivity=0.5),
+                              published)
     paths = make_all(settings)
     return paths[-1]
 
@@ -395,9 +399,17 @@ def test_report_renders_in_chromium(report, tmp_path):
     assert img.std() > 20 and len(np.unique(img.reshape(-1, 3)[::7], axis=0)) > 100  # not blank or uniform
     for rgb in ((44, 160, 44), (255, 127, 14)):  # webp's green and jpeg2000's orange: the plots rendered
         assert (np.abs(img - rgb).sum(axis=2) < 40).sum() > 300, f"no plot pixels of colour {rgb}"
+    assert (np.abs(img - (255, 244, 214)).sum(axis=2) < 6).sum() > 200, "no marked cell drawn"
     dom = _browser(["--dump-dom", report.resolve().as_uri()], tmp_path).stdout
     assert '<table class="bd" id="table1">' in dom and dom.count("<details") >= 6
-    assert "Table I." in dom and 'class="best"' in dom and 'class="second"' in dom
+    assert "Table I." in dom and 'class="best' in dom and 'class="second' in dom
+    # the BD-quality table and the marks, as many as the tables hold, each with its note
+    assert '<table class="bd" id="table1-quality">' in dom and "Table I (BD-quality)." in dom
+    tables = [Table1.from_json(json.loads((report.parent / "tables" / f"{stem}.json").read_text()))
+              for stem in ("table1", "table1_quality")]
+    marks = sum(len(t.entry(r, c).marks) for t in tables for r in t.rows for c in t.columns)
+    assert marks > 0 and dom.count('<sup class="mark"') == marks
+    assert dom.count('<li class="mark-note">') == sum(len(t.marked()) for t in tables)
 
 
 # --- CLI and workflow -------------------------------------------------------------------------------

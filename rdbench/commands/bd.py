@@ -3,8 +3,8 @@
 HELP = "BD-rate (and BD-quality) of codecs against an anchor from an rd.csv, with overlap and interval"
 EPILOG = """examples:
   rdbench bd --csv results/kodak/rd.csv --anchor hevc444 --test jpeg webp --metric psnr-rgb
-  rdbench bd --csv results/kodak/rd.csv --anchor hevc444 --test treenet --metric ms-ssim-rgb --ms-ssim-db \\
-      --method akima --averaging per-image --bootstrap 1000 --seed 0
+  rdbench bd --csv results/kodak/rd.csv --anchor hevc444 --test treenet --metric ms-ssim-rgb --ms-ssim raw \\
+      --method akima --averaging per-image --bootstrap 1000 --seed 0 --rate-range 0.05 0.5
   rdbench bd --csv results/kodak/rd.csv --anchor hevc444 --metric psnr-rgb \\
       --published reference/kodak/bpg_444_x265_ycbcr.json      # a published curve against the anchor
 Negative BD-rate: fewer bits than the anchor for the same quality. The method, the averaging convention
@@ -14,24 +14,29 @@ and the overlap of the curves are always printed; curves that do not overlap giv
 
 def configure(parser):
     from rdbench.bd import METHODS
-    from rdbench.report.compare import AVERAGING
+    from rdbench.report.compare import AVERAGING, BDSettings
 
     parser.add_argument("--csv", required=True, help="an rd.csv (results/<dataset>/rd.csv)")
     parser.add_argument("--anchor", required=True, help="anchor codec (the paper: bpg)")
     parser.add_argument("--test", nargs="+", default=[], help="codec(s) to compare against the anchor")
     parser.add_argument("--metric", nargs="+", required=True, help="metric column(s), e.g. psnr-rgb ms-ssim-rgb")
     parser.add_argument("--dataset", help="the dataset, when the rd.csv holds several")
-    parser.add_argument("--method", choices=METHODS, default="cubic",
-                        help="cubic: VCEG-M33 cubic polynomial (default, the paper's); pchip; akima")
+    parser.add_argument("--method", choices=METHODS, default="pchip",
+                        help="pchip (default: holds the value under resampling of a curve, docs/bd.md); "
+                             "cubic: VCEG-M33 cubic polynomial (the paper's); akima")
     parser.add_argument("--averaging", choices=AVERAGING, default="mean-curve",
                         help="mean-curve: BD of the dataset-mean curves (default, the paper's); "
                              "per-image: mean of per-image BDs")
     parser.add_argument("--bootstrap", type=int, default=0, help="resamples of images for an interval (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--min-overlap", type=float, default=0.0,
-                        help="refuse a BD when the curves overlap less than this fraction (default 0: any overlap)")
-    parser.add_argument("--ms-ssim-db", action="store_true", help="MS-SSIM as -10 log10(1 - x) on the quality axis")
+    parser.add_argument("--min-overlap", type=float, default=BDSettings.min_overlap,
+                        help="refuse a BD when the curves overlap less than this fraction of the union of their "
+                             "ranges (default %(default)s)")
+    parser.add_argument("--ms-ssim", choices=("db", "raw"), default="db",
+                        help="MS-SSIM on the quality axis: db, -10 log10(1 - x) (default), or raw")
+    parser.add_argument("--rate-range", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="clip both curves to LO..HI bpp by interpolation first")
     parser.add_argument("--quality", action="store_true", help="also print BD-quality (BD-PSNR for PSNR)")
     parser.add_argument("--published", nargs="+", default=[], metavar="FILE.json",
                         help="CompressAI results JSON curve(s) to compare against the anchor (marked published)")
@@ -49,7 +54,9 @@ def run(args) -> int:
     if not args.test and not args.published:
         raise ValueError("nothing to compare: give --test CODEC ... and/or --published FILE.json ...")
     settings = BDSettings(method=args.method, averaging=args.averaging, bootstrap=args.bootstrap, seed=args.seed,
-                          ms_ssim_db=args.ms_ssim_db, confidence=args.confidence, min_overlap=args.min_overlap)
+                          ms_ssim_db=args.ms_ssim == "db", confidence=args.confidence,
+                          min_overlap=args.min_overlap, small_overlap=max(args.min_overlap, BDSettings.small_overlap),
+                          rate_range=tuple(args.rate_range) if args.rate_range else None)
     df, dataset = select_dataset(read_rd_csv(args.csv), args.dataset)
     curves = load_published(args.published)
     kinds = ["rate", "quality"] if args.quality else ["rate"]

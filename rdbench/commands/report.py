@@ -4,7 +4,7 @@ HELP = "write Table I, the RD plots and results/report.html (one file that opens
 EPILOG = """examples:
   rdbench report                                   # settings from config/config.yaml
   rdbench report --results results --datasets kodak clic2020-professional-valid --anchor hevc444
-  rdbench report --bootstrap 0 --ms-ssim-db
+  rdbench report --bootstrap 0 --ms-ssim raw --rate-range 0.05 0.5
 Reads <results>/<dataset>/rd.csv and the cell JSONs they name; writes <results>/tables/, <results>/plots/
 and <results>/report.html. The workflow runs the same steps as separate rules (workflow/rules/report.smk).
 """

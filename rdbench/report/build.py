@@ -1,6 +1,7 @@
 """One function per report step, shared by the workflow rules (workflow/rules/report.smk) and the CLI.
 
-    {results}/<dataset>/rd.csv --make_tables--> {results}/tables/table1.{csv,md,tex,html,json}, tables.md
+    {results}/<dataset>/rd.csv --make_tables--> {results}/tables/table1{,_quality}.{csv,md,tex,html,json},
+                                                table1_details.csv, tables.md
                                --make_plots---> {results}/plots/<dataset>/<metric>.{png,svg}
     tables + plots + rd.csv + cells --make_report--> {results}/report.html
 
@@ -81,18 +82,21 @@ def published_curves(settings: ReportSettings) -> dict[str, list]:
 
 
 def make_tables(settings: ReportSettings, out_dir: str | Path | None = None) -> list[Path]:
-    """Table I in every format (+ tables.md with Tables II/III when present) -> ``{results}/tables``."""
+    """Table I, BD-rate and BD-quality, in every format (+ tables.md with Tables II/III when present)
+    -> ``{results}/tables``."""
     from rdbench.report.tables import build_table1, write_tables
     from rdbench.results import read_json
 
     avail_path = settings.results / "availability.json"
     availability = read_json(avail_path) if avail_path.is_file() else None
     log.info("Table I: anchor %s, %s", settings.anchor, settings.bd.describe())
-    table = build_table1(settings.rd_csvs(), settings.anchor, settings.metrics, settings.bd,
-                         published=published_curves(settings), availability=availability)
-    for note in table.notes:
-        log.info("note: %s", note)
-    return write_tables(table, out_dir or settings.results / "tables", settings.results)
+    tables = [build_table1(settings.rd_csvs(), settings.anchor, settings.metrics, settings.bd, kind=kind,
+                           published=published_curves(settings), availability=availability)
+              for kind in ("rate", "quality")]
+    for table in tables:
+        for note in table.notes:
+            log.info("%s note: %s", table.title, note)
+    return write_tables(tables, out_dir or settings.results / "tables", settings.results)
 
 
 def make_plots(settings: ReportSettings, dataset: str, out_dir: str | Path | None = None) -> list[Path]:
@@ -106,11 +110,14 @@ def make_plots(settings: ReportSettings, dataset: str, out_dir: str | Path | Non
 
 def make_report(settings: ReportSettings, out_html: str | Path | None = None,
                 table1_json: str | Path | None = None, plots_dir: str | Path | None = None) -> Path:
-    """The single-file HTML report -> ``{results}/report.html`` (from table1.json and the plot SVGs)."""
+    """The single-file HTML report -> ``{results}/report.html`` (from table1.json, the
+    table1_quality.json beside it and the plot SVGs)."""
     from rdbench.report.html import write_report
 
-    return write_report(out_html or settings.results / "report.html",
-                        table1=table1_json or settings.results / "tables" / "table1.json",
+    table1_json = Path(table1_json or settings.results / "tables" / "table1.json")
+    quality = table1_json.with_name("table1_quality.json")
+    return write_report(out_html or settings.results / "report.html", table1=table1_json,
+                        table1_quality=quality if quality.is_file() else None,
                         rd_csvs=settings.rd_csvs(), results_dir=settings.results,
                         plots_dir=plots_dir, metrics=settings.metrics)
 
@@ -143,7 +150,11 @@ def settings_from_args(args, *, need: Sequence[str] = ()) -> ReportSettings:
             published.setdefault(ds, []).append(file)
     return report_settings(config, results=args.results, datasets=args.datasets, metrics=args.metrics,
                            anchor=args.anchor, published=published, method=args.method, averaging=args.averaging,
-                           bootstrap=args.bootstrap, seed=args.seed, ms_ssim_db=args.ms_ssim_db or None)
+                           bootstrap=args.bootstrap, seed=args.seed,
+                           ms_ssim_db=None if args.ms_ssim is None else args.ms_ssim == "db",
+                           min_overlap=args.min_overlap, sensitivity=args.sensitivity,
+                           rate_range=tuple(args.rate_range) if args.rate_range else None,
+                           latex_interval=args.latex_interval)
 
 
 def add_settings_arguments(parser) -> None:
@@ -157,11 +168,18 @@ def add_settings_arguments(parser) -> None:
     parser.add_argument("--datasets", nargs="+", help="dataset names (default: the config's)")
     parser.add_argument("--metrics", nargs="+", help="metric columns, in table order (default: the config's)")
     parser.add_argument("--anchor", help="anchor codec (the paper: bpg; default: the config's)")
-    parser.add_argument("--method", choices=METHODS, help="BD interpolation (default: config, else cubic)")
+    parser.add_argument("--method", choices=METHODS, help="BD interpolation (default: config, else pchip)")
     parser.add_argument("--averaging", choices=AVERAGING, help="mean-curve (the paper) or per-image")
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples of images (0: no interval)")
     parser.add_argument("--seed", type=int, help="bootstrap seed")
-    parser.add_argument("--ms-ssim-db", action="store_true", help="MS-SSIM as -10 log10(1 - x)")
+    parser.add_argument("--ms-ssim", choices=("db", "raw"),
+                        help="MS-SSIM on the BD axis: db, -10 log10(1 - x) (default), or raw")
+    parser.add_argument("--min-overlap", type=float, help="no BD below this overlap of the curves (fraction)")
+    parser.add_argument("--sensitivity", type=float,
+                        help="mark a BD-rate that another method or averaging moves by more than this (pp)")
+    parser.add_argument("--rate-range", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="clip every curve to LO..HI bpp by interpolation")
+    parser.add_argument("--latex-interval", choices=("brackets", "pm", "none"), help="intervals in LaTeX")
     parser.add_argument("--published", action="append", metavar="DATASET=FILE.json",
                         help="a CompressAI results JSON shown as a published reference (repeatable; "
                              "replaces the config's list)")

@@ -15,6 +15,9 @@ dropped by :func:`rdbench.bd.clean_curve` and reported in the notes.
 Bootstrap: images are resampled with replacement ``bootstrap`` times (numpy ``default_rng(seed)``,
 so a seed reproduces the interval), the BD is recomputed with the same averaging, and the interval
 is the percentile interval at ``confidence``.
+
+Sensitivity (:func:`sensitivity`): the same BD with every other method and averaging, so a table can
+show where the choice of convention moves a value (docs/bd.md).
 """
 
 from __future__ import annotations
@@ -34,17 +37,33 @@ AVERAGING_DESCRIPTIONS = {
 }
 
 
+LATEX_INTERVALS = ("brackets", "pm", "none")
+
+
 @dataclass(frozen=True)
 class BDSettings:
-    """How BD values are computed; ``describe()`` is printed with every result."""
+    """How BD values are computed and marked; ``describe()`` is printed with every result.
 
-    method: str = "cubic"
+    ``min_overlap``: below this overlap (fraction of the union of the two curves' ranges) a BD is
+    refused; ``small_overlap``: below it a table cell is marked. ``sensitivity``: a BD-rate cell is
+    marked when another method or averaging moves it by more than this many percentage points;
+    ``sensitivity_quality`` is the same for BD-quality, as a fraction of the anchor's quality range.
+    ``rate_range``: (lo, hi) bpp, curves clipped to it (None: whole curves). ``latex_interval``: how
+    LaTeX shows an interval (rendering only).
+    """
+
+    method: str = "pchip"
     averaging: str = "mean-curve"
     bootstrap: int = 0  # resamples of images; 0: no interval
     seed: int = 0
-    ms_ssim_db: bool = False  # MS-SSIM as -10 log10(1 - x) on the quality axis
+    ms_ssim_db: bool = True  # MS-SSIM as -10 log10(1 - x) on the quality axis
     confidence: float = 0.95
-    min_overlap: float = 0.0
+    min_overlap: float = 0.2
+    small_overlap: float = 0.5
+    sensitivity: float = 2.0
+    sensitivity_quality: float = 0.01
+    rate_range: tuple[float, float] | None = None
+    latex_interval: str = "brackets"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -55,10 +74,24 @@ class BDSettings:
             raise BDError(f"bd bootstrap must be >= 0 resamples, got {self.bootstrap!r}")
         if not 0 < self.confidence < 1:
             raise BDError(f"bd confidence must be in (0, 1), got {self.confidence!r}")
+        if not 0 <= self.min_overlap <= self.small_overlap < 1:
+            raise BDError(f"bd min_overlap and small_overlap must satisfy 0 <= min_overlap <= small_overlap < 1, "
+                          f"got {self.min_overlap!r} and {self.small_overlap!r}")
+        if self.sensitivity <= 0 or self.sensitivity_quality <= 0:
+            raise BDError(f"bd sensitivity and sensitivity_quality must be > 0, got {self.sensitivity!r} and "
+                          f"{self.sensitivity_quality!r}")
+        if self.rate_range is not None:
+            rr = tuple(float(x) for x in self.rate_range)
+            if len(rr) != 2 or not 0 < rr[0] < rr[1]:
+                raise BDError(f"bd rate_range must be [lo, hi] bpp with 0 < lo < hi (or null), "
+                              f"got {list(self.rate_range)!r}")
+            object.__setattr__(self, "rate_range", rr)
+        if self.latex_interval not in LATEX_INTERVALS:
+            raise BDError(f"bd latex_interval {self.latex_interval!r} is not one of {', '.join(LATEX_INTERVALS)}")
 
     @classmethod
     def from_config(cls, bd_config: Mapping[str, Any] | None) -> "BDSettings":
-        """From the workflow config's ``bd:`` mapping (keys method, averaging, bootstrap, seed, ms_ssim_db)."""
+        """From the workflow config's ``bd:`` mapping (the field names above)."""
         cfg = dict(bd_config or {})
         unknown = set(cfg) - set(cls.__dataclass_fields__)
         if unknown:
@@ -70,7 +103,13 @@ class BDSettings:
                 f"{100 * self.confidence:g}% percentile interval" if self.bootstrap else "no bootstrap")
         return (f"method {self.method} ({METHOD_DESCRIPTIONS[self.method]}); averaging {self.averaging} "
                 f"({AVERAGING_DESCRIPTIONS[self.averaging]}); {boot}; MS-SSIM "
-                f"{'in dB, -10 log10(1 - x)' if self.ms_ssim_db else 'raw'}")
+                f"{'in dB, -10 log10(1 - x)' if self.ms_ssim_db else 'raw'}; {self.describe_range()}; "
+                f"no BD below {100 * self.min_overlap:g}% overlap")
+
+    def describe_range(self) -> str:
+        if self.rate_range is None:
+            return "rates: the whole curves"
+        return f"rates clipped to {self.rate_range[0]:g}-{self.rate_range[1]:g} bpp"
 
 
 @dataclass(frozen=True)
@@ -109,6 +148,9 @@ class Comparison:
     bootstrap_failed: int = 0
     source: str = "measured"  # "published": the test curve is an imported reference
     notes: tuple[str, ...] = field(default=())
+    shares: tuple[float, float] = (1.0, 1.0)  # (anchor, test) share of own range; rdbench.bd
+    quality_interval: tuple[float, float] | None = None  # common, of the curves `overlap` is of; BD axis units
+    rate_interval: tuple[float, float] | None = None  # common, of the same curves; bpp
 
     def describe(self) -> str:
         """Several lines for a terminal: value, interval, method, averaging, overlap, notes."""
@@ -130,7 +172,13 @@ class Comparison:
                  f"{fmt(self.value)}{ci}",
                  f"method: {self.settings.method} ({METHOD_DESCRIPTIONS[self.settings.method]})", averaging,
                  f"overlap: {100 * self.overlap:.1f}% of the union of the two curves' "
-                 f"{'quality' if self.kind == 'rate' else 'log-rate'} ranges"]
+                 f"{'quality' if self.kind == 'rate' else 'log-rate'} ranges ({100 * self.shares[0]:.0f}% of "
+                 f"the anchor's, {100 * self.shares[1]:.0f}% of the test's)"
+                 + (f"; quality {self.quality_interval[0]:.4g}..{self.quality_interval[1]:.4g}"
+                    if self.quality_interval else "")
+                 + (f", rate {self.rate_interval[0]:.4g}..{self.rate_interval[1]:.4g} bpp"
+                    if self.rate_interval else ""),
+                 self.settings.describe_range()]
         if self.settings.bootstrap:
             lines.append(f"bootstrap: {self.settings.bootstrap} resamples, seed {self.settings.seed}"
                          + (f", {self.bootstrap_failed} undefined and left out" if self.bootstrap_failed else ""))
@@ -143,7 +191,8 @@ class Comparison:
         return {"dataset": self.dataset, "metric": self.metric, "codec": self.test, "anchor": self.anchor,
                 "source": self.source, "kind": self.kind, "value": self.value,
                 "ci_low": self.ci[0] if self.ci else None, "ci_high": self.ci[1] if self.ci else None,
-                "overlap": self.overlap, "method": self.settings.method, "averaging": self.settings.averaging,
+                "overlap": self.overlap, "share_anchor": self.shares[0], "share_test": self.shares[1],
+                "method": self.settings.method, "averaging": self.settings.averaging,
                 "n_images": self.n_images, "bootstrap": self.settings.bootstrap, "seed": self.settings.seed,
                 "notes": " | ".join(self.notes)}
 
@@ -207,14 +256,14 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
     def one(weights: np.ndarray):
         return bd(a.rate @ weights, q(a.quality @ weights), t.rate @ weights, q(t.quality @ weights),
                   kind=kind, method=settings.method, min_overlap=settings.min_overlap,
-                  anchor_name=anchor, test_name=test)
+                  rate_range=settings.rate_range, anchor_name=anchor, test_name=test)
 
     rng = np.random.default_rng(settings.seed)
     draws = [np.bincount(rng.integers(0, n, n), minlength=n) / n for _ in range(settings.bootstrap)]
     failed, samples = 0, []
     if settings.averaging == "mean-curve":
         result = one(np.full(n, 1.0 / n))
-        value, ovl, notes = result.value, result.overlap, list(result.notes)
+        value, ovl, notes, shown = result.value, result.overlap, list(result.notes), result
         for w in draws:
             try:
                 samples.append(one(w).value)
@@ -223,7 +272,8 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
     else:
         per = per_image(a, t, metric, settings, kind=kind, transform=transform)
         values = np.array([r.value for r in per.values()])
-        value, ovl = float(values.mean()), min(r.overlap for r in per.values())
+        shown = min(per.values(), key=lambda r: r.overlap)
+        value, ovl = float(values.mean()), shown.overlap
         notes = [f"image {img}: {note}" for img, r in per.items() for note in r.notes]
         samples = [float(values @ w) for w in draws]
     ci = None
@@ -234,7 +284,25 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
     if failed:
         notes.append(f"{failed} of {settings.bootstrap} bootstrap resamples had no BD (curves did not overlap)")
     return Comparison(dataset, anchor, test, metric, kind, value, ovl, settings, n, ci, excluded, failed,
-                      "measured", tuple(notes))
+                      "measured", tuple(notes), shown.shares, shown.quality_interval, shown.rate_interval)
+
+
+def sensitivity(df, anchor: str, test: str, metric: str, settings: BDSettings, *, kind: str = "rate",
+                dataset: str | None = None) -> dict[str, float | str]:
+    """``"method/averaging"`` -> the BD with that method and averaging (no bootstrap), or the reason it
+    is undefined, for every combination but ``settings``' own."""
+    out: dict[str, float | str] = {}
+    for method in METHODS:
+        for averaging in AVERAGING:
+            if (method, averaging) == (settings.method, settings.averaging):
+                continue
+            other = replace(settings, method=method, averaging=averaging, bootstrap=0)
+            try:
+                out[f"{method}/{averaging}"] = compare(df, anchor, test, metric, other, kind=kind,
+                                                       dataset=dataset).value
+            except BDError as exc:
+                out[f"{method}/{averaging}"] = str(exc)
+    return out
 
 
 def per_image(a: CodecCurves, t: CodecCurves, metric: str, settings: BDSettings, *, kind: str = "rate",
@@ -252,7 +320,7 @@ def per_image(a: CodecCurves, t: CodecCurves, metric: str, settings: BDSettings,
         try:
             out[image] = bd(a.rate[:, k], q(a.quality[:, k]), t.rate[:, k], q(t.quality[:, k]), kind=kind,
                             method=settings.method, min_overlap=settings.min_overlap,
-                            anchor_name=a.codec, test_name=t.codec)
+                            rate_range=settings.rate_range, anchor_name=a.codec, test_name=t.codec)
         except BDError as exc:
             if strict:
                 raise BDError(f"image {image}: {exc} (averaging='mean-curve' needs only the mean curves "
@@ -278,10 +346,10 @@ def compare_published(df, anchor: str, curve, metric: str, settings: BDSettings 
                 quality_transform(metric, a.quality.mean(axis=1), ms_ssim_db=settings.ms_ssim_db, transform=transform),
                 bpp, quality_transform(metric, values, ms_ssim_db=settings.ms_ssim_db, transform=transform),
                 kind=kind, method=settings.method, min_overlap=settings.min_overlap,
-                anchor_name=anchor, test_name=curve.label)
+                rate_range=settings.rate_range, anchor_name=anchor, test_name=curve.label)
     notes = list(result.notes)
     if settings.averaging != "mean-curve":
         notes.append("published curve: dataset means only, so BD of mean curves whatever the averaging setting")
     return Comparison(dataset, anchor, curve.label, metric, kind, result.value, result.overlap,
                       replace(settings, averaging="mean-curve", bootstrap=0), len(a.images), None, (), 0,
-                      "published", tuple(notes))
+                      "published", tuple(notes), result.shares, result.quality_interval, result.rate_interval)

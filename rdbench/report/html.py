@@ -1,6 +1,6 @@
 """The HTML report: one static file that opens from disk with no server and no network.
 
-Sections: Table I (BD-rate vs the anchor), Tables II/III (complexity, when their CSVs exist), the RD
+Sections: Table I (BD-rate vs the anchor) and its BD-quality twin, with their marks, Tables II/III (complexity, when their CSVs exist), the RD
 plots (SVG embedded as data URIs, so each figure keeps its own ids and the file stands alone), a
 collapsible per-image part (per-image BD-rates and the measurements of ``rd.csv``) and the manifest of
 every result cell (``{results}/cells/<dataset>/<codec>/<point>.json``: codec description, options,
@@ -43,6 +43,8 @@ ul.notes{font-size:12px;color:#444;max-width:1100px}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}pre{background:#f6f8fa;padding:8px;overflow:auto;
  font-size:12px}table.plain td:first-child,table.meas td:nth-child(-n+3){text-align:left}
 p.tcap{margin:10px 0 0;max-width:1100px}tr.mean td{border-top:2px solid #999;font-weight:600}
+td.marked{background:#fff4d6}sup.mark{color:#a15c00;font-weight:700;margin-left:1px;cursor:help}
+li.mark-note{color:#7a4500}
 """
 
 TEMPLATE = """<!DOCTYPE html>
@@ -56,6 +58,8 @@ BD {{ settings }}.</p>
 
 <h2 id="table-1">Table I: BD-rate against {{ anchor }}</h2>
 {{ table1 | safe }}
+{% if table1_quality %}<h2 id="table-1-quality">Table I (BD-quality) against {{ anchor }}</h2>
+{{ table1_quality | safe }}{% endif %}
 
 <h2 id="complexity">Complexity</h2>
 {% for t in complexity %}{{ t | safe }}{% else %}<p class="meta">Tables II and III: not computed yet
@@ -94,10 +98,12 @@ BD {{ settings }}.</p>
 
 def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: Mapping[str, str | Path],
                  results_dir: str | Path, plots_dir: str | Path | None = None, metrics: Sequence[str] | None = None,
+                 table1_quality: Table1 | str | Path | None = None,
                  title: str = "rdbench: rate-distortion report") -> Path:
     """Render the report into ``out_html`` (atomically) and return its path.
 
-    ``table1``: the Table I object or its ``table1.json``; ``rd_csvs``: dataset -> ``rd.csv``;
+    ``table1``: the Table I object or its ``table1.json``; ``table1_quality``: the BD-quality table or
+    its ``table1_quality.json`` (None: left out); ``rd_csvs``: dataset -> ``rd.csv``;
     ``plots_dir``: where ``<dataset>/<metric>.svg`` live (default ``{results_dir}/plots``);
     ``metrics``: the per-image and plot order (default: Table I's metrics).
     """
@@ -109,6 +115,8 @@ def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: 
 
     if not isinstance(table1, Table1):
         table1 = Table1.from_json(read_json(table1))
+    if table1_quality is not None and not isinstance(table1_quality, Table1):
+        table1_quality = Table1.from_json(read_json(table1_quality))
     results_dir = Path(results_dir)
     plots_dir = Path(plots_dir) if plots_dir else results_dir / "plots"
     metrics = list(metrics or dict.fromkeys(m for _, m in table1.columns))
@@ -120,7 +128,7 @@ def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: 
     text = env.from_string(TEMPLATE).render(
         title=title, style=STYLE, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__, git=git_state() or None, anchor=table1.anchor, settings=table1.settings.describe(),
-        table1=to_html(table1), complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
+        table1=to_html(table1), table1_quality=to_html(table1_quality) if table1_quality else "", complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
         datasets=datasets, plots_dir=str(plots_dir), results=str(results_dir))
     atomic_write_text(out_html, text)
     return Path(out_html)

@@ -15,11 +15,10 @@ def published_files(paths):
     return sorted({p for p in paths if not is_named(str(p))})
 
 
-TABLE1_FILES = [
-    f"{RESULTS}/tables/{name}"
-    for name in ("table1.csv", "table1_details.csv", "table1.md", "table1.tex", "table1.html", "table1.json",
-                 "tables.md")
-]
+TABLE1_FILES = [  # BD-rate (table1.*) and BD-quality (table1_quality.*), details of both, tables.md
+    f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_quality")
+    for ext in ("csv", "md", "tex", "html", "json")
+] + [f"{RESULTS}/tables/table1_details.csv", f"{RESULTS}/tables/tables.md"]
 PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{view}}{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
                     ext=["png", "svg"], view=["", "low/"])  # full range and the low-rate view
 REPORT_HTML = f"{RESULTS}/report.html"
@@ -75,6 +74,7 @@ rule report_html:
         # ancient: git checks results/tables/ out after results/report.html; the report still follows
         # a bd_tables job of the same run
         table1=ancient(f"{RESULTS}/tables/table1.json"),
+        table1_quality=ancient(f"{RESULTS}/tables/table1_quality.json"),  # found beside table1.json
         plots=PLOT_FILES,
         complexity=complexity_tables,
     output:
