@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from compressai.entropy_models import EntropyBottleneck
 from compressai.layers import ResidualBlock, ResidualBlockUpsample, ResidualBlockWithStride, conv3x3, subpel_conv3x3
 from compressai.models.base import CompressionModel
 from compressai.ops import quantize_ste
@@ -130,7 +131,8 @@ class LoCLIC(CompressionModel):
             if value not in allowed:
                 raise ValueError(f"LoCLIC: unknown {name} {value!r}; choose one of {', '.join(allowed)}")
         Nh = int(hyper_channels or N[-1])
-        super().__init__(entropy_bottleneck_channels=Nh)
+        super().__init__()
+        self.entropy_bottleneck = EntropyBottleneck(Nh)
         self._config = {"channels": list(channels) if not isinstance(channels, str) else channels, "M": M,
                         "slices": slices, "hyper_channels": hyper_channels, "gs_variant": gs_variant, "lrp": lrp,
                         "act": act, "quantization": quantization, "padding": padding}
