@@ -14,8 +14,8 @@ in its table) and counts activations; fvcore counts GDN's inner convolution and 
 Modules (the paper's names): g_a, g_s (transforms), h_a, h_s (hyperprior), h_ep (entropy parameters),
 context (context model), lrp (latent residual prediction, LoC-LIC / MLIC++ only).
 ``encoder = g_a + h_a + h_s + h_ep + context + lrp``; ``decoder = g_s + h_s + h_ep + context + lrp``;
-``forward`` = every module once (what the LoC-LIC paper quotes). Entropy models (EntropyBottleneck, GaussianConditional) are
-tables at coding time: their parameters are listed, their MACs are not counted.
+``forward`` = every module once (what the LoC-LIC paper quotes). Entropy models (EntropyBottleneck,
+GaussianConditional) are tables at coding time: their parameters are listed, their MACs are not counted.
 """
 
 from __future__ import annotations

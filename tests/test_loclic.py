@@ -140,6 +140,26 @@ def _spread(model: LoCLIC) -> LoCLIC:
     return model
 
 
+def test_eval_forward_codes_what_compress_codes_and_estimates_its_size(crop):
+    """In eval mode forward's ŷ is compress's, and its likelihoods predict the y and z stream sizes."""
+    from rdbench.images import to_tensor
+
+    torch.manual_seed(1)
+    model = _spread(LoCLIC()).eval()
+    model.update(force=True)
+    x = to_tensor(crop(128, 192))
+    with torch.no_grad():
+        out, enc = model(x), model.compress(x)
+        dec = model.decompress(enc["strings"], enc["shape"])
+    assert torch.equal(out["y_hat"], enc["y_hat"]) and torch.equal(enc["y_hat"], dec["y_hat"])
+    assert torch.equal(out["x_hat"].clamp(0, 1), dec["x_hat"])
+    # z: a tight estimate. y: random weights put many symbols in the Gaussians' tails, where the likelihood
+    # floor (1e-9, 30 bits) overstates what rANS's escape codes spend, so the file may be up to ~30 % smaller.
+    bits = {key: float(-torch.log2(out["likelihoods"][key]).sum()) / 8 for key in ("y", "z")}
+    assert bits["z"] * 0.9 - 16 < len(enc["strings"][1][0]) < bits["z"] * 1.1 + 16
+    assert bits["y"] * 0.7 < len(enc["strings"][0][0]) < bits["y"] * 1.1
+
+
 @pytest.fixture(scope="module")
 def random_weights(tmp_path_factory):
     root = tmp_path_factory.mktemp("weights")

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     options = parse_options(args.option)
     models = list(dict.fromkeys(args.model))
     if options and len(models) > 1:
-        raise ValueError(f"-o options apply to one MODEL; got {len(models)} ({', '.join(models)}): count them one by one")
+        raise ValueError(f"-o options apply to one MODEL; got {len(models)} ({', '.join(models)}): "
+                         "count them one by one")
     results = {}
     for name in models:
         arch = cx.get_architecture(name)
