@@ -1,7 +1,7 @@
 """The multi-reference entropy model of MLIC++, as LoC-LIC uses it, written from ``loclic-spec.md``.
 
 Papers: W. Jiang, J. Yang, Y. Zhai, F. Gao, R. Wang, "MLIC++: Linear Complexity Multi-Reference Entropy
-Modeling for Learned Image Compression" (ICML 2023 workshop NCW; ACM TOMM 2025), built on W. Jiang et al.,
+Modeling for Learned Image Compression" (ICML 2023 Neural Compression workshop), built on W. Jiang et al.,
 "MLIC: Multi-Reference Entropy Model for Learned Image Compression" (ACM MM 2023); the checkerboard is
 D. He et al., "Checkerboard Context Model for Efficient Learned Image Compression" (CVPR 2021), the latent
 residual prediction (LRP) D. Minnen, S. Singh, "Channel-wise autoregressive entropy models for learned
