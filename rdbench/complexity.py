@@ -12,9 +12,10 @@ the torchinfo ones: ptflops (pytorch backend) skips CompressAI's masked convolut
 in its table) and counts activations; fvcore counts GDN's inner convolution and drops biases.
 
 Modules (the paper's names): g_a, g_s (transforms), h_a, h_s (hyperprior), h_ep (entropy parameters),
-context (context model). ``encoder = g_a + h_a + h_s + h_ep + context``;
-``decoder = g_s + h_s + h_ep + context``. Entropy models (EntropyBottleneck, GaussianConditional) are
-tables at coding time: their parameters are listed, their MACs are not counted.
+context (context model), lrp (latent residual prediction, LoC-LIC / MLIC++ only).
+``encoder = g_a + h_a + h_s + h_ep + context + lrp``; ``decoder = g_s + h_s + h_ep + context + lrp``;
+``forward`` = every module once (what the LoC-LIC paper quotes). Entropy models (EntropyBottleneck,
+GaussianConditional) are tables at coding time: their parameters are listed, their MACs are not counted.
 """
 
 from __future__ import annotations
@@ -32,17 +33,21 @@ import torch
 from torch import nn
 
 COUNTERS = ("torchinfo", "ptflops", "fvcore")
-ENCODER_PARTS = ("g_a", "h_a", "h_s", "h_ep", "context")
-DECODER_PARTS = ("g_s", "h_s", "h_ep", "context")
+ENCODER_PARTS = ("g_a", "h_a", "h_s", "h_ep", "context", "lrp")
+DECODER_PARTS = ("g_s", "h_s", "h_ep", "context", "lrp")
 DEFAULT_SIZE = (512, 768)  # height, width: a Kodak image in landscape
 COUNTER_NOTE = (
     "torchinfo is the paper's counter: (weights + biases) x output positions of every convolution, GDN 0, "
     "masked convolutions in full. ptflops (pytorch backend) and fvcore are cross-checks that disagree by "
     "design: ptflops skips masked convolutions and counts activations, fvcore counts GDN and drops biases."
 )
-PAPER_SOURCE = ("numbers printed in the TreeNet paper (arXiv 2512.16743) as quoted in treenet-spec.md, not "
-                "measured here; empty where no number is sourced or the counted model differs from the paper's")
-PAPER_TABLE2_NOTE = "TreeNet's paper totals are its Table III rows, FactorizedPrior's its Table II row."
+PAPER_SOURCE = ("numbers printed in the TreeNet paper (arXiv 2512.16743) as quoted in treenet-spec.md, and LoC-LIC's "
+                "in the LoC-LIC paper (Ameen, Richter, Kaup) as quoted in loclic-spec.md; not measured here; empty "
+                "where no number is sourced or the counted model differs from the paper's")
+PAPER_TABLE2_NOTE = ("TreeNet's paper totals are its Table III rows, FactorizedPrior's its Table II row. The LoC-LIC "
+                     "paper states only forward totals: LoC-LIC \"approximately 270\", against MLIC++ 1256 (its April "
+                     "2024 code; 1126.79 at MLIC++'s current head by loclic-spec.md's count) and Cheng2020-anchor "
+                     "(N=192, not the N=128 row here) 933, which this counter gives as 933.06.")
 PAPER_TABLE3_NOTE = ("The paper's h_ep and context kMAC look swapped, its h_ep params look like one instance "
                      "rather than four, and its decoder total looks like a typo for 51.98.")
 
@@ -55,7 +60,7 @@ class Architecture:
     target: str  # "module:Class"
     defaults: dict[str, object]
     parts: Callable[[nn.Module], dict[str, list[nn.Module]]]
-    paper: dict[str, float] = field(default_factory=dict)  # {"encoder": .., "decoder": ..} kMAC/px, defaults only
+    paper: dict[str, float] = field(default_factory=dict)  # {"encoder", "decoder", "forward"} kMAC/px, defaults only
 
     def options(self, overrides: dict | None = None) -> dict[str, object]:
         return {**self.defaults, **(overrides or {})}
@@ -66,7 +71,7 @@ class Architecture:
 
     def config(self, overrides: dict | None = None) -> str:
         """The constructor call shown in tables, e.g. "FactorizedPrior(N=128, M=192)"."""
-        args = ", ".join(f"{k}={v}" for k, v in self.options(overrides).items())
+        args = ", ".join(f"{k}={v}" for k, v in self.options(overrides).items() if v is not None)
         return f"{self.target.split(':')[1]}({args})"
 
 
@@ -107,6 +112,10 @@ class Complexity:
     def decoder(self, counter: str = "torchinfo") -> float | None:
         return self.kmac_per_px(DECODER_PARTS, counter)
 
+    def forward(self, counter: str = "torchinfo") -> float | None:
+        """Every module once: one forward pass of the whole model."""
+        return self.kmac_per_px(tuple(self.modules), counter)
+
 
 # ------------------------------------------------------------------------------ architectures
 
@@ -124,12 +133,23 @@ def _treenet_parts(model: nn.Module) -> dict[str, list[nn.Module]]:
             "context": [c.y.context_prediction for c in codecs]}
 
 
+def _loclic_parts(model: nn.Module) -> dict[str, list[nn.Module]]:
+    lc = model.latent_codec
+    return {"g_a": [model.g_a], "g_s": [model.g_s], "h_a": [model.h_a], "h_s": [model.h_s],
+            "h_ep": [*lc.ep_anchor, *lc.ep_nonanchor],
+            "context": [*lc.local_context, *lc.global_intra, *lc.global_inter, *lc.channel_context],
+            "lrp": [*lc.lrp_anchor, *lc.lrp_nonanchor]}
+
+
 # CompressAI zoo configurations of the low-rate qualities (1-5; mbt2018-mean 1-4; cheng2020-anchor 1-3),
 # the range of TreeNet's 0.1-0.4 bpp.
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
     Architecture("treenet", "rdbench.models.treenet:TreeNet",
                  {"N": 32, "M": 32, "fusion": "iaff", "r": 4, "gs_layout": "lattice432"}, _treenet_parts,
                  {"encoder": 9.32, "decoder": 51.08}),
+    Architecture("loclic", "rdbench.models.loclic:LoCLIC",
+                 {"channels": "code", "hyper_channels": None, "gs_variant": "current", "lrp": "mlicpp-2024-06"},
+                 _loclic_parts, {"forward": 270.0}),
     Architecture("bmshj2018-factorized", "compressai.models:FactorizedPrior", {"N": 128, "M": 192},
                  _compressai_parts, {"encoder": 36.84, "decoder": 147.25}),
     Architecture("bmshj2018-hyperprior", "compressai.models:ScaleHyperprior", {"N": 128, "M": 192},
@@ -141,6 +161,16 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
 # TreeNet paper, Table III (kMAC/px, M params) for the default TreeNet; see PAPER_SOURCE.
 PAPER_TABLE3 = {"g_a": (6.86, 0.32), "g_s": (49.89, 0.86), "h_a": (0.37, 0.19), "h_s": (0.85, 0.68),
                 "h_ep": (0.80, 0.03), "context": (0.44, 0.21), "encoder": (9.32, None), "decoder": (51.08, None)}
+
+
+# The LoC-LIC paper states one number for its model (Sec. 4: "approximately 270 kMAC/Pixel").
+PAPER_TABLE3_LOCLIC = {"forward": (270.0, None)}
+PAPER_TABLE3_LOCLIC_NOTE = (
+    "The LoC-LIC paper gives no per-module numbers and no parameter count, only the forward total. Its modules "
+    "here: context = LocalContext (10) + LinearGlobalIntraContext (9) + LinearGlobalInterContext (9) + "
+    "ChannelContext (9); h_ep = the anchor and non-anchor entropy parameters (10 each); lrp = the anchor and "
+    "non-anchor latent residual predictions (10 each), all of MLIC++. torchinfo counts LocalContext's per-token "
+    "Linear layers once per image, not per position (about 0.9 kMAC/px more in reality).")
 
 
 def get_architecture(name: str) -> Architecture:
@@ -294,15 +324,19 @@ def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS) -> T
     for c in counters:
         columns += [Column(f"encoder_kmac_px_{c}", f"encoder kMAC/px ({c})", 2),
                     Column(f"decoder_kmac_px_{c}", f"decoder kMAC/px ({c})", 2)]
-    columns += [Column("paper_encoder_kmac_px", "paper encoder kMAC/px", 2),
-                Column("paper_decoder_kmac_px", "paper decoder kMAC/px", 2)]
+    columns += [Column(f"forward_kmac_px_{counters[0]}", f"forward kMAC/px ({counters[0]})", 2),
+                Column("paper_encoder_kmac_px", "paper encoder kMAC/px", 2),
+                Column("paper_decoder_kmac_px", "paper decoder kMAC/px", 2),
+                Column("paper_forward_kmac_px", "paper forward kMAC/px", 2)]
     rows = []
     for r in results:
         row = {"architecture": r.architecture.name, "configuration": r.config, "params": r.total_params}
         for c in counters:
             row[f"encoder_kmac_px_{c}"], row[f"decoder_kmac_px_{c}"] = r.encoder(c), r.decoder(c)
+        row[f"forward_kmac_px_{counters[0]}"] = r.forward(counters[0])
         paper = r.architecture.paper if r.is_default else {}
-        row["paper_encoder_kmac_px"], row["paper_decoder_kmac_px"] = paper.get("encoder"), paper.get("decoder")
+        for part in ("encoder", "decoder", "forward"):
+            row[f"paper_{part}_kmac_px"] = paper.get(part)
         rows.append(row)
     return Table("Table II: encoder and decoder complexity of learned codecs", columns, rows,
                  _notes(results, counters, PAPER_TABLE2_NOTE))
@@ -314,7 +348,8 @@ def table3(result: Complexity, counters: tuple[str, ...] = COUNTERS) -> Table:
                *_kmac_columns("", "", counters[:1]), Column("params", "params (M)", 3, 1e-6),
                *_kmac_columns("", "", counters[1:]),
                Column("paper_kmac_px", "paper kMAC/px", 2), Column("paper_params", "paper params (M)", 2)]
-    paper = PAPER_TABLE3 if result.architecture.name == "treenet" and result.is_default else {}
+    paper = {"treenet": PAPER_TABLE3, "loclic": PAPER_TABLE3_LOCLIC}.get(result.architecture.name, {}) \
+        if result.is_default else {}
     rows = []
     for name, m in result.modules.items():
         row = {"module": name, "instances": m.instances, "params": m.params}
@@ -322,15 +357,17 @@ def table3(result: Complexity, counters: tuple[str, ...] = COUNTERS) -> Table:
         rows.append(row)
     rows.append({"module": "entropy models", "instances": None,
                  "params": result.total_params - sum(m.params for m in result.modules.values())})
-    for name, parts in (("encoder", ENCODER_PARTS), ("decoder", DECODER_PARTS)):
+    for name, parts in (("encoder", ENCODER_PARTS), ("decoder", DECODER_PARTS), ("forward", tuple(result.modules))):
         rows.append({"module": name, **{f"kmac_px_{c}": result.kmac_per_px(parts, c) for c in counters}})
     rows.append({"module": "total", "params": result.total_params})
     for row in rows:
         kmac, params = paper.get(row["module"], (None, None))
         row["paper_kmac_px"], row["paper_params"] = kmac, params
     title = f"Table III: complexity per module of {result.config}"
-    notes = _notes([result], counters, PAPER_TABLE3_NOTE) + [
-        "Modules with several instances (one per latent) are summed over them. 'entropy models' are the "
+    paper_note, per = {"loclic": (PAPER_TABLE3_LOCLIC_NOTE, "slice")}.get(result.architecture.name,
+                                                                        (PAPER_TABLE3_NOTE, "latent"))
+    notes = _notes([result], counters, paper_note) + [
+        f"Modules with several instances (one per {per}) are summed over them. 'entropy models' are the "
         "EntropyBottleneck / GaussianConditional parameters (tables at coding time, no MACs counted)."]
     return Table(title, columns, rows, notes)
 

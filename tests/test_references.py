@@ -1,4 +1,4 @@
-"""Published curves by name (compressai:<dataset>/<file>): found locally or fetched, always verified."""
+"""Published curves by name (compressai:/mlic:<dataset>/<file>): found locally or fetched, always verified."""
 
 import pytest
 
@@ -59,3 +59,30 @@ def test_unpinned_or_unreachable_curves_are_clear_errors(offline_cache, monkeypa
 
 def test_a_plain_path_is_used_as_given(tmp_path):
     assert references.resolve(tmp_path / "mine.json") == tmp_path / "mine.json"
+
+
+MLICPP = {"kodak": "mlic:kodak/mlicplusplus_mse.json", "clic_pro_val": "mlic:clic_pro_val/mlicplusplus_mse.json"}
+
+
+def test_mlic_curves_are_published_rows_with_their_own_label(reference_dir, monkeypatch):
+    monkeypatch.setenv("RDBENCH_REFERENCE", str(reference_dir))
+    [kodak] = load_published([MLICPP["kodak"]])  # one dataset per list, as the config's published
+    [clic] = load_published([MLICPP["clic_pro_val"]])
+    assert kodak.label == "MLIC++ (MSE)" and "JiangWeibeta/MLIC" in kodak.description
+    assert len(kodak.bpp) == 6 and kodak.bpp[0] == pytest.approx(0.1075, abs=1e-4)
+    assert kodak.metrics["psnr-rgb"][-1] == pytest.approx(37.3229, abs=1e-4)  # the loclic-spec.md range
+    assert clic.bpp[0] == pytest.approx(0.0799, abs=1e-4) and clic.metrics["psnr-rgb"][-1] == pytest.approx(38.0922,
+                                                                                                            abs=1e-4)
+    assert references.is_named(MLICPP["kodak"]) and not references.is_named("mlic.json")
+
+
+def test_mlic_curves_download_from_the_pinned_commit(reference_dir, offline_cache, monkeypatch):
+    body = (reference_dir / "MLIC/results/kodak/mlicplusplus_mse.json").read_bytes()
+    urls = []
+    monkeypatch.setattr(references, "fetch_url", lambda url, hint: (urls.append(url), body)[1])
+    assert references.resolve(MLICPP["kodak"]).read_bytes() == body
+    assert urls == [f"https://raw.githubusercontent.com/JiangWeibeta/MLIC/{references.MLIC_COMMIT}"
+                    "/results/kodak/mlicplusplus_mse.json"]
+    monkeypatch.setattr(references, "fetch_url", lambda url, hint: body)  # Kodak's bytes for the CLIC name
+    with pytest.raises(references.ReferenceCurveError, match="is not the pinned 9657db5f"):
+        references.resolve(MLICPP["clic_pro_val"])

@@ -304,6 +304,10 @@ def test_table1_notes_the_anchor_substitute_and_includes_complexity(bench, tmp_p
     write_tables(table, tmp_path / "tables", tmp_path)
     md = (tmp_path / "tables" / "tables.md").read_text()
     assert "**Table II.**" in md and "| treenet | 49.89 | 0.94M |" in md and "Table III" not in md
+    (tmp_path / "complexity" / "table3-loclic.csv").write_text("module,kmac_px_torchinfo\nlrp,101.19\n")
+    write_tables(table, tmp_path / "tables", tmp_path)
+    md = (tmp_path / "tables" / "tables.md").read_text()
+    assert "**Table III (loclic).**" in md and "| lrp | 101.19 |" in md  # one Table III per architecture
 
 
 # --- plots ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Learned codecs: any CompressAI ``CompressionModel`` with one weight file per rate point.
 
-    src.png -> pad (replicate, centred, to a multiple of 64) -> model.compress -> .rdlc file
+    src.png -> pad (to a multiple of 64: replicate, centred; or the model's ``padding``) -> model.compress -> .rdlc
     .rdlc   -> model.decompress -> crop -> round to uint8 -> out.png
 
 The bitstream is a real file (``rdbench.models.format``): header + every entropy-coded stream, so the
@@ -39,6 +39,7 @@ __all__ = ["LearnedCodec", "CompressAIZooCodec", "TreeNetCodec", "BMSHJ2018Facto
            "save_weights", "register_architecture", "weights_path", "weights_root", "read_sidecar"]
 
 DEFAULT_PAD_MULTIPLE = 64
+PADDINGS = ("replicate-centred", "zero-bottom-right")
 
 
 @contextmanager
@@ -128,17 +129,36 @@ class LearnedCodec(Codec):
     def _pad_multiple(model) -> int:
         return int(getattr(model, "pad_multiple", DEFAULT_PAD_MULTIPLE))
 
+    @classmethod
+    def _offsets(cls, model, height: int, width: int) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right) padding of a height x width image up to the model's multiple. Models
+        choose with a ``padding`` attribute: "replicate-centred" (the default) or "zero-bottom-right"."""
+        m, mode = cls._pad_multiple(model), getattr(model, "padding", PADDINGS[0])
+        if mode not in PADDINGS:
+            raise CodecError(f"{type(model).__name__}.padding = {mode!r}; choose one of {', '.join(PADDINGS)}")
+        ph, pw = -height % m, -width % m
+        top, left = (ph // 2, pw // 2) if mode == "replicate-centred" else (0, 0)
+        return top, ph - top, left, pw - left
+
+    @classmethod
+    def _padded(cls, model, rgb):
+        import numpy as np
+
+        top, bottom, left, right = cls._offsets(model, *rgb.shape[:2])
+        mode = "edge" if getattr(model, "padding", PADDINGS[0]) == "replicate-centred" else "constant"
+        return np.pad(rgb, ((top, bottom), (left, right), (0, 0)), mode=mode)
+
     # --------------------------------------------------------------------------------------- coding
 
     def encode(self, src_png: Path, point: Point, bitstream: Path) -> None:
-        from rdbench.images import pad_to_multiple, read_png, to_tensor
+        from rdbench.images import read_png, to_tensor
         from rdbench.models import format as fmt
 
         point = self.parse_point(point)
         model, meta = self._model(point)
         rgb = read_png(src_png)
         height, width = rgb.shape[:2]
-        x = to_tensor(pad_to_multiple(rgb, self._pad_multiple(model), centred=True))
+        x = to_tensor(self._padded(model, rgb))
         with coding_context():
             out = model.compress(x)
         fmt.write(bitstream, fmt.LearnedBitstream(
@@ -171,7 +191,7 @@ class LearnedCodec(Codec):
         if tuple(x_hat.shape[-2:]) != (ph, pw):
             raise CodecError(f"{bitstream}: decoded {tuple(x_hat.shape[-2:])} pixels, expected {(ph, pw)} for a "
                              f"{bs.width}x{bs.height} image padded to a multiple of {m}; the shape field is corrupt")
-        top, left = (ph - bs.height) // 2, (pw - bs.width) // 2
+        top, _, left, _ = self._offsets(model, bs.height, bs.width)
         write_png(out_png, from_tensor(x_hat[..., top:top + bs.height, left:left + bs.width]))
 
     def estimate_bpp(self, src_png: Path, point: Point) -> float:
@@ -181,11 +201,11 @@ class LearnedCodec(Codec):
         labelled as estimated, beside the real bpp of the file."""
         import torch
 
-        from rdbench.images import pad_to_multiple, read_png, to_tensor
+        from rdbench.images import read_png, to_tensor
 
         model, _ = self._model(self.parse_point(point))
         rgb = read_png(src_png)
-        x = to_tensor(pad_to_multiple(rgb, self._pad_multiple(model), centred=True))
+        x = to_tensor(self._padded(model, rgb))
         with coding_context():
             likelihoods = model(x)["likelihoods"]
         bits = sum(float(-torch.log2(p).sum()) for p in likelihoods.values())
@@ -214,7 +234,8 @@ class LearnedCodec(Codec):
             "weights": weights,
             "torch": version("torch"), "compressai": version("compressai"),
             "device": "cpu", "intra_op_threads": 1,
-            "padding": f"replicate, centred, to the model's pad_multiple (default {DEFAULT_PAD_MULTIPLE}); cropped",
+            "padding": f"to the model's pad_multiple (default {DEFAULT_PAD_MULTIPLE}): replicate, centred, unless the "
+                       "model's padding says zero-bottom-right (LoC-LIC); cropped",
             "bitstream": f"{MAGIC.decode()} v{VERSION} (rdbench.models.format): header + every entropy-coded stream",
             "rate": "real: 8 x file size / (W x H); likelihood-estimated bpp is reported only labelled 'estimated'",
             "reconstruction": "x_hat clamped to [0, 1], x 255, rounded to uint8 (rdbench.images.from_tensor)",

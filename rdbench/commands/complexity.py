@@ -10,6 +10,8 @@ examples:
   rdbench complexity treenet                          # per-module table on stdout (768x512)
   rdbench complexity treenet --out results/complexity # + table2.{csv,md,tex} (all architectures)
                                                       #   and table3.{csv,md,tex} (TreeNet per module)
+  rdbench complexity treenet loclic --out results/complexity  # + table3-loclic.{csv,md,tex}
+  rdbench complexity loclic -o lrp=mlicpp-2024-03 --height 256 --width 256
   rdbench complexity treenet -o gs_layout=pyramid321 --counters torchinfo
   rdbench complexity bmshj2018-factorized --height 256 --width 256
   rdbench complexity treenet --out results/complexity --time --repeats 5
@@ -18,7 +20,8 @@ examples:
 
 Counts are torchinfo's (the paper's counter: biases count, GDN 0, masked convolutions in full);
 ptflops and fvcore columns are cross-checks that disagree by design. Table II always lists every
-known architecture at its default configuration; -o options apply to MODEL only.
+known architecture at its default configuration; -o options apply to MODEL only (give one). With
+several MODELs the first one's per-module table is table3.*, the others' table3-<MODEL>.*.
 --time codes one noise image with random-init weights: representative for the transforms, not for
 the entropy coder (see rdbench.timing). Compare times only within one run (one machine, one load).
 """
@@ -27,8 +30,8 @@ the entropy coder (see rdbench.timing). Compare times only within one run (one m
 def configure(parser: argparse.ArgumentParser) -> None:
     from rdbench.complexity import ARCHITECTURES, COUNTERS, DEFAULT_SIZE
 
-    parser.add_argument("model", metavar="MODEL", choices=sorted(ARCHITECTURES),
-                        help=f"architecture: {', '.join(ARCHITECTURES)}")
+    parser.add_argument("model", metavar="MODEL", nargs="+", choices=sorted(ARCHITECTURES),
+                        help=f"architecture(s): {', '.join(ARCHITECTURES)}; one per-module table each")
     parser.add_argument("--height", type=int, default=DEFAULT_SIZE[0], help="input height, multiple of 64 (512)")
     parser.add_argument("--width", type=int, default=DEFAULT_SIZE[1], help="input width, multiple of 64 (768)")
     parser.add_argument("--out", metavar="DIR", help="write table2.* and table3.* (CSV, Markdown, LaTeX) here")
@@ -64,34 +67,39 @@ def run(args: argparse.Namespace) -> int:
     torch.set_grad_enabled(False)
     counters = tuple(dict.fromkeys(args.counters))
     options = parse_options(args.option)
-    arch = cx.get_architecture(args.model)
-    unknown = set(options) - set(arch.defaults)
-    if unknown:
-        raise ValueError(f"{args.model} has no option(s) {sorted(unknown)}; its options: {', '.join(arch.defaults)}")
+    models = list(dict.fromkeys(args.model))
+    if options and len(models) > 1:
+        raise ValueError(f"-o options apply to one MODEL; got {len(models)} ({', '.join(models)}): "
+                         "count them one by one")
     if args.time and not args.out:
         raise ValueError("--time adds columns to Table II, which only --out writes; add --out DIR")
     if args.time and (args.repeats < 1 or any(t < 1 for t in args.threads or ())):
         raise ValueError("--repeats and --threads must be at least 1")
-    result = cx.count(arch, args.height, args.width, counters, options)
-    per_module = cx.table3(result, counters)
-    print(cx.to_markdown(per_module))
+    results = {}
+    for name in models:
+        arch = cx.get_architecture(name)
+        unknown = set(options) - set(arch.defaults)
+        if unknown:
+            raise ValueError(f"{name} has no option(s) {sorted(unknown)}; its options: {', '.join(arch.defaults)}")
+        results[name] = cx.count(arch, args.height, args.width, counters, options)
+        print(cx.to_markdown(cx.table3(results[name], counters)))
     if args.out:
         out = Path(args.out)
-        others = [cx.count(a, args.height, args.width, counters) for a in cx.ARCHITECTURES.values()
-                  if a.name != arch.name or options]
-        if not options:
-            others.insert(list(cx.ARCHITECTURES).index(arch.name), result)
-        table2 = cx.table2(others, counters)
+        counted = [results[a] if a in results and not options else cx.count(cx.ARCHITECTURES[a], args.height,
+                                                                              args.width, counters)
+                   for a in cx.ARCHITECTURES]
+        table2 = cx.table2(counted, counters)
         if args.time:
             from rdbench import timing
 
             times = timing.time_architectures(list(cx.ARCHITECTURES.values()), args.height, args.width, args.repeats,
                                               args.threads or timing.default_thread_counts())
-            timed = {r.architecture.name for r in others if r.is_default}
+            timed = {r.architecture.name for r in counted if r.is_default}
             timing.add_time_columns(table2, {k: v for k, v in times.items() if k in timed}, args.repeats,
                                     timing.host_description())
         written = cx.write_table(table2, out / "table2")
-        written += cx.write_table(per_module, out / "table3")
+        for i, (name, result) in enumerate(results.items()):
+            written += cx.write_table(cx.table3(result, counters), out / ("table3" if i == 0 else f"table3-{name}"))
         print(cx.to_markdown(table2))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -46,6 +46,7 @@ ARCHITECTURES: dict[str, str] = {
     "Cheng2020Anchor": "compressai.models:Cheng2020Anchor",
     "Cheng2020Attention": "compressai.models:Cheng2020Attention",
     "TreeNet": "rdbench.models.treenet:TreeNet",
+    "LoCLIC": "rdbench.models.loclic:LoCLIC",
 }
 _CACHE_SIZE = 8
 

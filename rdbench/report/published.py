@@ -3,6 +3,8 @@
     {"name": "BPG 8b 444 x265 ycbcr", "description": "...",
      "results": {"bpp": [...], "psnr-rgb": [...], "ms-ssim-rgb": [...], "encoding_time": [...]}}
 
+Flat files without the wrapper (``{"psnr": [...], "bpp": [...]}``, as JiangWeibeta/MLIC publishes
+them) are read as their ``results``; they carry no name, so the caller gives the label.
 One entry per rate point, each a dataset mean (bpp in bits per pixel, PSNR in dB on RGB, MS-SSIM
 on RGB in [0, 1]). Older files use ``psnr`` / ``ms-ssim``, which are read as ``psnr-rgb`` /
 ``ms-ssim-rgb``; ``ms-ssim-db-rgb`` (-10 log10(1 - x)) is converted back to ``ms-ssim-rgb`` when
@@ -47,14 +49,14 @@ class PublishedCurve:
         return self.bpp, self.metrics[metric]
 
 
-def load_compressai_json(path: str | Path, label: str | None = None) -> PublishedCurve:
-    """Read one CompressAI results JSON; errors name the file and the bad key."""
+def load_compressai_json(path: str | Path, label: str | None = None, description: str | None = None) -> PublishedCurve:
+    """Read one CompressAI results JSON (or a flat one); errors name the file and the bad key."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise BDError(f"cannot read published curve {path}: {exc}") from exc
-    results = data.get("results") if isinstance(data, dict) else None
+    results = data.get("results", data if "bpp" in data else None) if isinstance(data, dict) else None
     if not isinstance(results, dict) or "bpp" not in results:
         raise BDError(f"{path}: not a CompressAI results JSON (expected {{\"name\", \"results\": {{\"bpp\": "
                       "[...], \"psnr-rgb\": [...]}}}})")
@@ -69,17 +71,23 @@ def load_compressai_json(path: str | Path, label: str | None = None) -> Publishe
         metrics[ALIASES.get(key, key)] = arr
     if "ms-ssim-db-rgb" in metrics and "ms-ssim-rgb" not in metrics:
         metrics["ms-ssim-rgb"] = 1.0 - 10.0 ** (-metrics["ms-ssim-db-rgb"] / 10.0)
-    name = str(data.get("name") or path.stem)
-    return PublishedCurve(label or name, name, str(data.get("description", "")), str(path), bpp, metrics)
+    name = str(data.get("name") or label or path.stem)
+    description = str(data.get("description", "")) if description is None else description
+    return PublishedCurve(label or name, name, description, str(path), bpp, metrics)
 
 
 def load_published(paths: Iterable[str | Path]) -> list[PublishedCurve]:
-    """Load several files, given as paths or as names (``compressai:kodak/vtm.json``, see
-    :mod:`rdbench.references`); labels are the JSON names, or the file stems where names repeat
-    (CompressAI names its MSE- and MS-SSIM-trained models alike)."""
+    """Load several files, given as paths or as names (``compressai:kodak/vtm.json``,
+    ``mlic:kodak/mlicplusplus_mse.json``, see :mod:`rdbench.references`); labels are the JSON names (for
+    nameless files the source's label), or the file stems where names repeat (CompressAI names its MSE-
+    and MS-SSIM-trained models alike)."""
     from rdbench import references
 
-    curves = [load_compressai_json(references.resolve(p)) for p in paths]
+    curves = []
+    for p in paths:
+        source = references.source_of(p)
+        curves.append(load_compressai_json(references.resolve(p), label=references.label_of(p),
+                                           description=(source.description or None) if source else None))
     names = [c.name for c in curves]
     out = []
     for curve in curves:

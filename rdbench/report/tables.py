@@ -215,10 +215,14 @@ def to_html(table: Table1) -> str:
 
 
 def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
-    """Tables II/III as rows of strings (header first), for those of ``complexity/table{2,3}.csv`` that exist."""
+    """Tables II/III as rows of strings (header first), for those of ``complexity/table{2,3}.csv`` that exist,
+    then one Table III per further architecture (``complexity/table3-<architecture>.csv``)."""
     out = {}
-    for stem, title in COMPLEXITY.items():
-        path = Path(results_dir) / "complexity" / f"{stem}.csv"
+    folder = Path(results_dir) / "complexity"
+    stems = dict(COMPLEXITY)
+    stems.update({p.stem: f"Table III ({p.stem[len('table3-'):]})" for p in sorted(folder.glob("table3-*.csv"))})
+    for stem, title in stems.items():
+        path = folder / f"{stem}.csv"
         if path.is_file():
             with open(path, newline="", encoding="utf-8") as f:
                 out[title] = _readable([r for r in csv.reader(f) if r])

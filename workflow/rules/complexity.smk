@@ -7,7 +7,13 @@
 import os
 import sys
 
-COMPLEXITY_TARGETS = [f"{RESULTS}/complexity/table{n}.{ext}" for n in (2, 3) for ext in ("csv", "md", "tex")]
+# config "complexity": which architectures get a per-module table (the first one's is table3.*, the TreeNet
+# paper's Table III; the others' table3-<architecture>.*), the input size and the counters. Table II always
+# lists every known architecture.
+COMPLEXITY = {"architectures": ["treenet", "loclic"], "height": 512, "width": 768,
+              "counters": ["torchinfo", "ptflops", "fvcore"], **config.get("complexity", {})}
+COMPLEXITY_STEMS = ["table2", "table3"] + [f"table3-{a}" for a in COMPLEXITY["architectures"][1:]]
+COMPLEXITY_TARGETS = [f"{RESULTS}/complexity/{stem}.{ext}" for stem in COMPLEXITY_STEMS for ext in ("csv", "md", "tex")]
 
 
 rule complexity:
@@ -16,8 +22,11 @@ rule complexity:
     params:
         outdir=lambda wc, output: os.path.dirname(output[0]),
         python=sys.executable,
+        architectures=" ".join(COMPLEXITY["architectures"]),
+        size=f"--height {COMPLEXITY['height']} --width {COMPLEXITY['width']}",
+        counters=" ".join(COMPLEXITY["counters"]),
     log:
         f"{LOGS}/complexity/complexity.log",
     shell:
-        '"{params.python}" -m rdbench.cli complexity treenet --height 512 --width 768 --out {params.outdir:q} '
-        "> {log} 2>&1"
+        '"{params.python}" -m rdbench.cli complexity {params.architectures} {params.size} --counters {params.counters} '
+        "--out {params.outdir:q} > {log} 2>&1"
