@@ -1,7 +1,10 @@
 # TreeNet latent ablations (paper Fig. 7-8) of one Kodak image per rate point, from the weights the
 # benchmark measured: selective / accumulative propagation and per-latent bit maps (rdbench ablate).
 # Only when treenet runs here (weights present) and kodak is a dataset. Needs common.smk.
+import os
 import sys
+
+from rdbench.codecs import create
 
 ABLATION_IMAGE = config.get("ablation_image", "kodim23")
 ABLATION_CODECS = [c for c in ("treenet",) if c in CODEC_POINTS and "kodak" in DATASETS]
