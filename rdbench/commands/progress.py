@@ -32,6 +32,7 @@ def run(args) -> int:
     write_table(out / "progress.md", rows)
     print(plot(rows, out / "progress.png", args.codec))
     last = rows[-1]
-    print(f"{args.codec}: {last['crops_total']} crops, {last['cpu_hours_spent']} CPU-hours: BD-rate "
-          f"{last['bd_rate_psnr']} % vs {last['anchor']} (PSNR), {last['psnr_at_0.25bpp']} dB at 0.25 bpp")
+    bd = f"BD-rate {last['bd_rate_psnr']} %" if last["bd_rate_psnr"] else f"BD-rate undefined ({last['bd_note']})"
+    print(f"{args.codec}: {last['crops_total']} crops, {last['cpu_hours_spent']} CPU-hours: {bd} vs {last['anchor']} "
+          f"(PSNR); PSNR {last['psnr_at_0.1bpp']} dB at 0.1 bpp, {last['psnr_at_0.25bpp']} dB at 0.25 bpp")
     return 0

@@ -72,6 +72,11 @@ BD {{ settings }}.</p>
 {% else %}<p class="meta">No plots found in {{ plots_dir }}.</p>{% endfor %}</div>
 {% endfor %}
 
+{% if figures %}<h2 id="learned">Learned codecs: training progress and latent ablations</h2>
+<div class="plots">{% for f in figures %}<figure><img alt="{{ f.caption }}" style="max-width:100%"
+ src="data:image/png;base64,{{ f.data }}"><figcaption class="meta">{{ f.caption }}</figcaption></figure>
+{% endfor %}</div>{% endif %}
+
 <h2 id="per-image">Per image</h2>
 {% for ds in datasets %}<details><summary>{{ ds.name }}: per-image BD-rate against {{ anchor }}
 ({{ ds.n_images }} images)</summary>
@@ -129,9 +134,20 @@ def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: 
         title=title, style=STYLE, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__, git=git_state() or None, anchor=table1.anchor, settings=table1.settings.describe(),
         table1=to_html(table1), table1_quality=to_html(table1_quality) if table1_quality else "", complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
-        datasets=datasets, plots_dir=str(plots_dir), results=str(results_dir))
+        datasets=datasets, plots_dir=str(plots_dir), results=str(results_dir), figures=_figures(results_dir))
     atomic_write_text(out_html, text)
     return Path(out_html)
+
+
+def _figures(results_dir: Path) -> list[dict[str, str]]:
+    """PNG figures of learned codecs, when present: ``<codec>/progress.png`` (rdbench progress) and the
+    ablation contact sheets ``ablations/<codec>/<point>/*_contact.png`` (rdbench ablate, Fig. 7-8)."""
+    found = [(p, f"{p.parent.name}: training progress (rdbench progress)") for p in
+             sorted(results_dir.glob("*/progress.png"))]
+    found += [(p, f"{p.parents[1].name} point {p.parent.name}: selective / accumulative propagation and bits per "
+                  f"latent of {p.name.removesuffix('_contact.png')} (rdbench ablate)")
+              for p in sorted(results_dir.glob("ablations/*/*/*_contact.png"))]
+    return [{"caption": caption, "data": base64.b64encode(p.read_bytes()).decode("ascii")} for p, caption in found]
 
 
 def _dataset_section(name: str, df, metrics: Sequence[str], table1: Table1, results_dir: Path,

@@ -8,14 +8,14 @@ to ``progress.csv`` (replacing the row of the same weights, so a rerun does not 
     crops_total, cpu_hours, gpu_minutes   summed over points (a fine-tuned point counts its base's
                            crops again: this is what each model has seen, not what was spent)
     cpu_hours_spent        CPU-hours of the campaign without double counting (see below)
-    bd_rate_psnr           BD-rate (%) of the codec against ``anchor`` on the dataset, PSNR-RGB,
-                           cubic, mean-curve (Table I's default column)
+    bd_rate_psnr           BD-rate (%) of the codec against ``anchor`` on the dataset, PSNR-RGB, under
+                           the default BD settings (Table I's PSNR column)
     psnr_at_<R>bpp         PSNR (dB) of the dataset-mean curve at R bpp, linear in log-rate between
                            the two points around it; empty when R is outside the curve (never extrapolated)
 
 ``cpu_hours_spent`` counts each point's own runs once: a point's cumulative CPU-hours minus those of
-the weights it was initialised from, summed, plus the base's. ``plot`` draws BD-rate and PSNR at R
-bpp against crops seen (log axis), one marker per row.
+the weights it was initialised from, summed, plus the base's. ``bd_note`` says why a BD-rate is undefined (e.g. the curves do not overlap yet);
+``psnr_at_0.1bpp`` is recorded too. ``plot`` draws BD-rate and PSNR at each rate against crops seen (log axis), one marker per row.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from rdbench.atomic import atomic_path, write_text
 
 RATE = 0.25  # bpp: the low-rate operating point the plot follows
+RATES = (0.1, RATE)  # every row records PSNR at these rates (0.1: where a young model's curve starts)
 
 
 def psnr_at(bpp: np.ndarray, psnr: np.ndarray, rate: float = RATE) -> float:
@@ -47,12 +48,19 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
     from rdbench.report.plots import mean_curve
     from rdbench.results import read_rd_csv
 
+    from rdbench.bd import BDError
+
     df = read_rd_csv(rd_csv)
-    result = compare(df, anchor, codec, "psnr-rgb", BDSettings(method="cubic", averaging="mean-curve"))
-    bpp, psnr = mean_curve(df[df["dataset"] == result.dataset], codec, "psnr-rgb")
+    dataset = str(df["dataset"].iloc[0])
+    try:
+        result, why = compare(df, anchor, codec, "psnr-rgb", BDSettings()), ""
+    except BDError as exc:  # e.g. no overlap: recorded with its reason, never a number
+        result, why = None, str(exc)
+    rows = df[(df["dataset"] == dataset) & (df["codec"].astype(str) == codec)]
+    bpp, psnr = mean_curve(rows, codec, "psnr-rgb")
     row: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                  "weights": " ".join(sidecars[p]["sha256"][:12] for p in sorted(sidecars)),
-                 "dataset": result.dataset, "images": result.n_images, "anchor": anchor}
+                 "dataset": dataset, "images": rows["image"].nunique(), "anchor": anchor}
     budgets = {p: meta.get("budget") or {} for p, meta in sidecars.items()}
     for p in sorted(budgets):
         row[f"crops_p{p}"] = int(budgets[p].get("crops_seen", 0))
@@ -60,8 +68,11 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
     row["cpu_hours"] = round(sum(float(b.get("cpu_hours", 0)) for b in budgets.values()), 3)
     row["gpu_minutes"] = round(sum(float(b.get("gpu_minutes", 0)) for b in budgets.values()), 2)
     row["cpu_hours_spent"] = round(_spent(sidecars), 3)
-    row["bd_rate_psnr"] = round(result.value, 2)
-    row[f"psnr_at_{RATE}bpp"] = round(psnr_at(bpp, psnr), 3)
+    row["bd_rate_psnr"] = round(result.value, 2) if result else ""
+    row["bd_note"] = why
+    for rate in RATES:
+        row[f"psnr_at_{rate}bpp"] = round(psnr_at(bpp, psnr, rate), 3)
+    row["bpp_range"] = f"{bpp.min():.3f}-{bpp.max():.3f}"
     return row
 
 
@@ -98,10 +109,11 @@ def plot(rows: list[dict], out_png: str | Path, codec: str) -> Path:
     from matplotlib.figure import Figure
 
     crops = np.array([float(r["crops_total"]) for r in rows])
-    fig = Figure(figsize=(8, 3.4), dpi=120, layout="constrained")
-    for k, (key, label) in enumerate((("bd_rate_psnr", f"BD-rate vs {rows[-1]['anchor']} (PSNR) [%]"),
-                                      (f"psnr_at_{RATE}bpp", f"PSNR at {RATE} bpp [dB]"))):
-        ax = fig.add_subplot(1, 2, k + 1)
+    panels = [("bd_rate_psnr", f"BD-rate vs {rows[-1]['anchor']} (PSNR) [%]")]
+    panels += [(f"psnr_at_{rate}bpp", f"PSNR at {rate} bpp [dB]") for rate in RATES]
+    fig = Figure(figsize=(11, 3.4), dpi=120, layout="constrained")
+    for k, (key, label) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
         y = np.array([float(r[key]) if r.get(key) not in ("", None, "nan") else np.nan for r in rows])
         ax.plot(crops, y, marker="o", color="#8c564b")
         for x, v, r in zip(crops, y, rows):
@@ -111,6 +123,8 @@ def plot(rows: list[dict], out_png: str | Path, codec: str) -> Path:
         ax.set_xscale("log")
         ax.set_xlabel("crops seen, summed over rate points (the paper: 4 x 67.5 M)")
         ax.set_ylabel(label)
+        if not np.isfinite(y).any():
+            ax.text(0.5, 0.5, "undefined so far\n(see progress.md)", transform=ax.transAxes, ha="center")
         ax.grid(True, alpha=0.3)
     fig.suptitle(f"{codec} training campaign on {rows[-1]['dataset']} ({rows[-1]['images']} images)", fontsize=10)
     out = Path(out_png)

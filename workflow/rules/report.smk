@@ -77,6 +77,7 @@ rule report_html:
         table1_quality=ancient(f"{RESULTS}/tables/table1_quality.json"),  # found beside table1.json
         plots=PLOT_FILES,
         complexity=complexity_tables,
+        ablations=lambda wc: globals().get("ABLATION_TARGETS", []),  # ablations.smk, when included
     output:
         REPORT_HTML,
     params:
