@@ -445,7 +445,9 @@ def test_workflow_rules_make_the_report_targets(bench, tmp_path):
     (tmp_path / "Snakefile").write_text(
         'configfile: "config.yaml"\nRESULTS = config["results"]\nDATASETS = list(config["datasets"])\n'
         'METRICS = list(config["metrics"])\nRD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)\n'
-        f'AVAILABILITY = f"{{RESULTS}}/availability.json"\ninclude: "{rules}"\n'
+        'LOGS = f"{RESULTS}/logs"\n'
+        f'AVAILABILITY = f"{{RESULTS}}/availability.json"\ninclude: "{rules.with_name("settings.smk")}"\n'
+        f'include: "{rules}"\n'
         "rule all:\n    input: REPORT_TARGETS\n")
     run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=600)
@@ -455,4 +457,4 @@ def test_workflow_rules_make_the_report_targets(bench, tmp_path):
     assert len(list((results / "plots").glob("*/low/*.svg"))) == 4
     md = (results / "tables" / "table1.md").read_text()
     assert "MS-SSIM [dB]" not in md and "Method pchip" in md and "| webp (anchor) |" in md
-    assert (tmp_path / "logs" / "report" / "tables.log").read_text().strip()
+    assert (results / "logs" / "report" / "tables.log").read_text().strip()
