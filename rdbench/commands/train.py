@@ -28,9 +28,10 @@ outputs (in --out): config.json, checkpoint.pt, log.csv, weights/<codec>/<point>
 """
 
 
-# The defaults of the options a preset may set: the paper's recipe (rdbench.training.recipe.PRESETS).
-PAPER = {"batch": 16, "crop": 256, "lr": 1e-4, "lr_schedule": "constant", "lr_final": 1e-5, "lr_warmup": 0,
-         "threads": 0}
+# The defaults of the options a preset may set: the paper's preset plus the neutral values of the rest.
+from rdbench.training.recipe import PRESETS  # noqa: E402  (no torch import: the CLI stays fast)
+
+PAPER = {"lr_final": 1e-5, "lr_warmup": 0, "threads": 0, **PRESETS["paper"]}
 
 
 def _points(text: str) -> tuple[int, ...]:
