@@ -27,3 +27,4 @@ rule all:
         COMPLEXITY_TARGETS,
         REPORT_TARGETS,
         ABLATION_TARGETS,
+        setting_stamps(),

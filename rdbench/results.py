@@ -194,10 +194,16 @@ def setting_stamp(results_dir: str | Path, name: str, value: Any) -> str:
     digest = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:12]
     path = Path(results_dir) / "settings" / f"{name}-{digest}.json"
     if path.exists():
-        since = read_json(path)["since"]
-        if path.stat().st_mtime != since:
-            os.utime(path, (since, since))
+        date_setting(path)
     return str(path)
+
+
+def date_setting(path: str | Path) -> None:
+    """Date a setting stamp at its "since" (git dates a clone's files at checkout; Snakemake touches
+    every output when its job ends, a little after the stamp was written)."""
+    since = read_json(path)["since"]
+    if os.stat(path).st_mtime != since:
+        os.utime(path, (since, since))
 
 
 def write_setting(path: str | Path, value: Any) -> None:

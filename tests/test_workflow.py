@@ -98,9 +98,10 @@ def test_a_fresh_clone_with_committed_results_recodes_but_measures_only_what_is_
     import shutil
 
     shutil.copytree(finished / "results", tmp_path / "results")  # what a clone has: results/, no work/
-    for path in (tmp_path / "results").rglob("*"):
-        os.utime(path)  # and git dates every file at checkout time
-    assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(snakemake(tmp_path, "-n"))
+    for path in sorted((tmp_path / "results").rglob("*")):
+        os.utime(path)  # and git dates every file at checkout time, writing them in path order
+    dry = snakemake(tmp_path, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:] + dry.stderr[-3000:]
     more = ["--config", 'metrics=["psnr-rgb","ms-ssim-rgb","psnr-y"]']
     assert snakemake(tmp_path, "-n", *more).returncode == 0  # a dry run first must not hide the change
     proc = snakemake(tmp_path, *more)
@@ -111,3 +112,9 @@ def test_a_fresh_clone_with_committed_results_recodes_but_measures_only_what_is_
         assert "3 metric value(s) computed, 6 reused" in log.read_text(), log
     keep = lambda rows: [{k: r[k] for k in ("codec", "point", "image", "bpp", "psnr-rgb", "ms-ssim-rgb")} for r in rows]
     assert keep(rd_rows(tmp_path)) == keep(rd_rows(finished))
+    # a codec added to the config gets its cells, the others are not touched again
+    cells = {p: p.stat().st_mtime_ns for p in (tmp_path / "results/cells").rglob("*.json")}
+    proc = snakemake(tmp_path, "--config", 'metrics=["psnr-rgb","ms-ssim-rgb","psnr-y"]', "codecs={avif: {points: [30]}}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {r["codec"] for r in rd_rows(tmp_path)} == {"jpeg", "webp", "hevc444", "avif"}
+    assert cells == {p: p.stat().st_mtime_ns for p in cells}
