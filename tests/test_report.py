@@ -292,6 +292,8 @@ def test_table1_notes_the_anchor_substitute_and_includes_complexity(bench, tmp_p
                          ["psnr-rgb"], BDSettings(), availability={"skipped": {"bpg": "bpgenc not found on PATH"}})
     assert any("The paper's anchor is BPG; this table's anchor is webp. BPG was not run here: bpgenc not "
                "found on PATH" in n for n in table.notes)
+    alone = build_table1({"kodak": csvs["kodak"]}, "webp", ["psnr-rgb"], BDSettings(), availability={"skipped": {}})
+    assert not any("BPG" in n for n in alone.notes)  # neither BPG nor its stand-in involved: no word of it
     assert all(table.entry(r, ("clic", "psnr-rgb")).value is None for r in table.rows)  # no anchor there
     assert table.entry(table.rows[1], ("kodak", "psnr-rgb")).value is not None
     assert [n for n in table.notes if "clic" in n] == [
@@ -389,6 +391,7 @@ def test_report_is_one_self_contained_file(report):
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from the network
     assert "kodak: per-image BD-rate against jpeg" in text and "kodak: 18 cells" in text
     assert "imagecodecs" in text  # the manifest of the cells (codec library and version)
+    assert 'id="complexity"' not in text  # no Tables II/III computed: no section, no placeholder
 
 
 def test_report_renders_in_chromium(report, tmp_path):

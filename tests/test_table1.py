@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rdbench.report.compare import BDSettings, compare
@@ -165,3 +166,17 @@ def test_bad_bd_settings_name_the_setting():
     with pytest.raises(BDError, match=r"unknown bd setting\(s\) \['ms_ssim'\]"):
         BDSettings.from_config({"ms_ssim": True})
     assert np.isclose(BDSettings.from_config({"rate_range": [0.05, 0.5]}).rate_range, (0.05, 0.5)).all()
+
+
+def test_an_image_without_a_metric_value_is_left_out_of_that_metric_by_name(kodak):
+    """A 1x1 image has PSNR but no MS-SSIM (too small for SSIM's window, recorded as missing): the
+    MS-SSIM cell is the BD over the other images and names the one left out; PSNR keeps it."""
+    df = kodak[kodak["codec"].isin(["hevc444", "webp"])].copy()
+    tiny = df[df["image"] == "kodim01"].copy()
+    tiny["image"], tiny["ms-ssim-rgb"] = "dot", np.nan
+    with_dot = pd.concat([df, tiny])
+    ms = compare(with_dot, "hevc444", "webp", "ms-ssim-rgb", BDSettings(bootstrap=0))
+    assert ms.value == pytest.approx(compare(df, "hevc444", "webp", "ms-ssim-rgb", BDSettings(bootstrap=0)).value)
+    assert ms.images_excluded == ("dot",) and any("dot" in n and "ms-ssim-rgb" in n for n in ms.notes)
+    psnr = compare(with_dot, "hevc444", "webp", "psnr-rgb", BDSettings(bootstrap=0))
+    assert psnr.n_images == ms.n_images + 1 and not psnr.images_excluded

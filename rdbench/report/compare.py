@@ -183,7 +183,7 @@ class Comparison:
             lines.append(f"bootstrap: {self.settings.bootstrap} resamples, seed {self.settings.seed}"
                          + (f", {self.bootstrap_failed} undefined and left out" if self.bootstrap_failed else ""))
         if self.images_excluded:
-            lines.append(f"images left out (not at every point of both codecs): {', '.join(self.images_excluded)}")
+            lines.append(f"images left out (no row or no value at every point of both codecs): {', '.join(self.images_excluded)}")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -230,23 +230,36 @@ def codec_curves(df, codec: str, metric: str) -> CodecCurves:
                        rate.to_numpy()[order], quality.to_numpy()[order])
 
 
-def paired(df, anchor: str, test: str, metric: str) -> tuple[CodecCurves, CodecCurves, tuple[str, ...]]:
-    """Anchor and test curves on their common images, and the images left out."""
+def paired(df, anchor: str, test: str, metric: str) -> tuple[CodecCurves, CodecCurves, tuple[str, ...], list[str]]:
+    """Anchor and test curves on their common images, the images left out, and a note per reason.
+
+    An image is left out when it lacks a row at some rate point of either codec, or a value of
+    ``metric`` (a metric undefined for it, e.g. MS-SSIM on an image smaller than its window; the
+    cell's record says why). PSNR = inf (a lossless point) is a value: :func:`rdbench.bd.clean_curve`
+    drops that point instead.
+    """
     a, t = codec_curves(df, anchor, metric), codec_curves(df, test, metric)
-    full_a = {i for k, i in enumerate(a.images) if np.isfinite(a.rate[:, k]).all()}
-    full_t = {i for k, i in enumerate(t.images) if np.isfinite(t.rate[:, k]).all()}
-    common = sorted(full_a & full_t)
+    rows = {c.codec: {i for k, i in enumerate(c.images) if np.isfinite(c.rate[:, k]).all()} for c in (a, t)}
+    valued = {c.codec: {i for k, i in enumerate(c.images) if not np.isnan(c.quality[:, k]).any()} for c in (a, t)}
+    with_rows = rows[a.codec] & rows[t.codec]
+    common = sorted(with_rows & valued[a.codec] & valued[t.codec])
     excluded = tuple(sorted((set(a.images) | set(t.images)) - set(common)))
+    notes = []
+    no_value = sorted(with_rows - set(common))
+    if no_value:
+        notes.append(f"image(s) {', '.join(no_value)} left out: no {metric} value at every rate point of both codecs "
+                     "(undefined for them, e.g. too small for the metric; their cells' records say why)")
     if not common:
-        raise BDError(f"codecs {anchor!r} and {test!r} have no image measured at every rate point of both")
-    return a.select(common), t.select(common), excluded
+        raise BDError(f"codecs {anchor!r} and {test!r} have no image with a {metric} value at every rate point of "
+                      f"both" + (f"; {notes[0]}" if notes else ""))
+    return a.select(common), t.select(common), excluded, notes
 
 
 def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSettings(), *,
             kind: str = "rate", dataset: str | None = None, transform: str | None = None) -> Comparison:
     """BD of ``test`` against ``anchor`` on the rows of one dataset (see the module docstring)."""
     df, dataset = select_dataset(df, dataset)
-    a, t, excluded = paired(df, anchor, test, metric)
+    a, t, excluded, left_out = paired(df, anchor, test, metric)
     transform = transform or metric_transform(metric)
     n = len(a.images)
 
@@ -281,6 +294,7 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
         alpha = (1 - settings.confidence) / 2
         lo, hi = np.quantile(samples, [alpha, 1 - alpha])
         ci = (float(lo), float(hi))
+    notes = left_out + notes
     if failed:
         notes.append(f"{failed} of {settings.bootstrap} bootstrap resamples had no BD (curves did not overlap)")
     return Comparison(dataset, anchor, test, metric, kind, value, ovl, settings, n, ci, excluded, failed,

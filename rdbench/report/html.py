@@ -1,6 +1,6 @@
 """The HTML report: one static file that opens from disk with no server and no network.
 
-Sections: Table I (BD-rate vs the anchor) and its BD-quality twin, with their marks, Tables II/III (complexity, when their CSVs exist), the RD
+Sections: Table I (BD-rate vs the anchor) and its BD-quality twin, with their marks, Tables II/III (complexity, only when their CSVs exist), the RD
 plots (SVG embedded as data URIs, so each figure keeps its own ids and the file stands alone), a
 collapsible per-image part (per-image BD-rates and the measurements of ``rd.csv``) and the manifest of
 every result cell (``{results}/cells/<dataset>/<codec>/<point>.json``: codec description, options,
@@ -61,9 +61,8 @@ BD {{ settings }}.</p>
 {% if table1_quality %}<h2 id="table-1-quality">Table I (BD-quality) against {{ anchor }}</h2>
 {{ table1_quality | safe }}{% endif %}
 
-<h2 id="complexity">Complexity</h2>
-{% for t in complexity %}{{ t | safe }}{% else %}<p class="meta">Tables II and III: not computed yet
-({{ results }}/complexity/table2.csv and table3.csv are absent).</p>{% endfor %}
+{% if complexity %}<h2 id="complexity">Complexity</h2>
+{% for t in complexity %}{{ t | safe }}{% endfor %}{% endif %}
 
 <h2 id="rd-curves">RD curves</h2>
 {% for ds in datasets %}<h3>{{ ds.name }}</h3>
@@ -179,7 +178,7 @@ def _per_image_table(df, dataset: str, metric: str, anchor: str, settings: BDSet
     results: dict[str, dict[str, Any]] = {}
     for codec in codecs:
         try:
-            a, t, _ = paired(df, anchor, codec, metric)
+            a, t, _, _ = paired(df, anchor, codec, metric)
             results[codec] = per_image(a, t, metric, settings, strict=False)
         except BDError as exc:
             results[codec] = {"*": exc}

@@ -266,9 +266,10 @@ def _caption(table: Table1, availability: Mapping[str, Any] | None) -> tuple[str
                      + ("in dB, -10 log10(1 - MS-SSIM)" if s.ms_ssim_db else "on raw values (fragile, docs/bd.md)"))
     if paper:
         notes.append("Conventions: " + "; ".join(paper) + ".")
-    if table.anchor != "bpg":
+    skipped = (availability or {}).get("skipped", {})
+    bpg_asked = "bpg" in skipped or "bpg" in (availability or {}).get("available", {})
+    if table.anchor != "bpg" and (bpg_asked or table.anchor == "hevc444"):  # the paper's anchor, or its stand-in
         why = ""
-        skipped = (availability or {}).get("skipped", {})
         if "bpg" in skipped:
             why = f" BPG was not run here: {str(skipped['bpg']).rstrip('. ')}."
         notes.append(f"The paper's anchor is BPG; this table's anchor is {table.anchor}.{why}"
