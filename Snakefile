@@ -18,6 +18,7 @@ include: "workflow/rules/cells.smk"
 include: "workflow/rules/complexity.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/ablations.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -27,4 +28,6 @@ rule all:
         COMPLEXITY_TARGETS,
         REPORT_TARGETS,
         ABLATION_TARGETS,
+        GRID_FILES,
+        RUNTIME_FILES,
         setting_stamps(),

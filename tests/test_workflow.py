@@ -50,6 +50,9 @@ def test_small_workflow_writes_rd_csv_and_skips_absent_codecs(finished):
     availability = json.loads((finished / "results/availability.json").read_text())
     assert "bpg" in availability["skipped"] and "bpgenc" in availability["skipped"]["bpg"]
     assert (finished / "results/logs/code/kodak/jpeg/50.log").is_file()
+    assert all((finished / f"results/plots/grid.{ext}").stat().st_size > 1000 for ext in ("pdf", "svg", "png"))
+    assert "| kodak | webp | 20 | 3 |" in (finished / "results/tables/runtime.md").read_text()
+    assert 'id="runtime"' in (finished / "results/report.html").read_text()
 
 
 def test_a_second_run_does_no_work(finished):

@@ -183,3 +183,14 @@ def add_settings_arguments(parser) -> None:
     parser.add_argument("--published", action="append", metavar="DATASET=FILE.json",
                         help="a CompressAI results JSON shown as a published reference (repeatable; "
                              "replaces the config's list)")
+
+
+def make_grid_figure(settings: ReportSettings, plots: Mapping[str, Any] | None = None) -> list[Path]:
+    """The paper figure, datasets x metrics (config ``plots:``) -> ``{results}/plots/grid.{pdf,svg,png}``."""
+    from rdbench.report.figures import FigureStyle, grid_figure
+    from rdbench.results import read_rd_csv
+
+    style = FigureStyle.from_config(plots, ms_ssim_db=settings.bd.ms_ssim_db)
+    frames = {ds: read_rd_csv(path) for ds, path in settings.rd_csvs().items()}
+    return grid_figure(frames, settings.metrics, settings.anchor, settings.results / "plots" / "grid", style,
+                       published_curves(settings))

@@ -1,8 +1,9 @@
 """The HTML report: one static file that opens from disk with no server and no network.
 
-Sections: Table I (BD-rate vs the anchor) and its BD-quality twin, with their marks, Tables II/III (complexity, only when their CSVs exist), the RD
-plots (SVG embedded as data URIs, so each figure keeps its own ids and the file stands alone), a
-collapsible per-image part (per-image BD-rates and the measurements of ``rd.csv``) and the manifest of
+Sections: Table I (BD-rate vs the anchor) and its BD-quality twin, with their marks, Tables II/III
+(complexity, only when their CSVs exist), the runtime table (encode/decode seconds per image,
+:mod:`rdbench.report.runtime`), the RD plots (SVG embedded as data URIs, so each figure keeps its own
+ids and the file stands alone), a collapsible per-image part (per-image BD-rates and the measurements of ``rd.csv``) and the manifest of
 every result cell (``{results}/cells/<dataset>/<codec>/<point>.json``: codec description, options,
 versions, host) found from the rows of ``rd.csv``. No JavaScript: collapsing is ``<details>``.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from rdbench.atomic import write_text as atomic_write_text
 from rdbench.bd import BDError, quality_label
 from rdbench.report.compare import BDSettings, paired, per_image
+from rdbench.report.runtime import html_rows, runtime_rows
 from rdbench.report.tables import Table1, complexity_tables, rows_to_html, to_html
 from rdbench.results import RD_COLUMNS, read_json
 
@@ -63,6 +65,10 @@ BD {{ settings }}.</p>
 
 {% if complexity %}<h2 id="complexity">Complexity</h2>
 {% for t in complexity %}{{ t | safe }}{% endfor %}{% endif %}
+{% if runtime %}<h2 id="runtime">Runtime</h2>
+<p class="meta">Wall-clock seconds per image on the machine of the run (one process; its host is in each cell's
+manifest), median and interquartile range over the images.</p>
+{{ runtime | safe }}{% endif %}
 
 <h2 id="rd-curves">RD curves</h2>
 {% for ds in datasets %}<h3>{{ ds.name }}</h3>
@@ -133,6 +139,7 @@ def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: 
         title=title, style=STYLE, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=__version__, git=git_state() or None, anchor=table1.anchor, settings=table1.settings.describe(),
         table1=to_html(table1), table1_quality=to_html(table1_quality) if table1_quality else "", complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
+        runtime=rows_to_html("Encode and decode time", html_rows(runtime_rows(rd_csvs))),
         datasets=datasets, plots_dir=str(plots_dir), results=str(results_dir), figures=_figures(results_dir))
     atomic_write_text(out_html, text)
     return Path(out_html)
