@@ -78,14 +78,18 @@ def load_compressai_json(path: str | Path, label: str | None = None, description
 
 def load_published(paths: Iterable[str | Path]) -> list[PublishedCurve]:
     """Load several files, given as paths or as names (``compressai:kodak/vtm.json``,
-    ``mlic:kodak/mlicplusplus_mse.json``, see :mod:`rdbench.references`); labels are the JSON names (for
+    ``mlic:kodak/mlicplusplus_mse.json``, ``tfc:tecnick/bpg444``, ``c3:clic2020/VTM``, see :mod:`rdbench.references`); labels are the JSON names (for
     nameless files the source's label), or the file stems where names repeat (CompressAI names its MSE-
     and MS-SSIM-trained models alike)."""
     from rdbench import references
+    from rdbench.report.formats import LOADERS
 
     curves = []
     for p in paths:
         source = references.source_of(p)
+        if source is not None and source.prefix in LOADERS:  # tfc:, c3: (their own formats)
+            curves.append(LOADERS[source.prefix](str(p)))
+            continue
         curves.append(load_compressai_json(references.resolve(p), label=references.label_of(p),
                                            description=(source.description or None) if source else None))
     names = [c.name for c in curves]

@@ -18,6 +18,8 @@ def published_files(paths):
 TABLE1_FILES = [  # BD-rate (table1.*) and BD-quality (table1_quality.*), details of both, tables.md
     f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_quality")
     for ext in ("csv", "md", "tex", "html", "json")
+] + [
+    f"{RESULTS}/tables/{stem}_long.csv" for stem in ("table1", "table1_quality")
 ] + [f"{RESULTS}/tables/table1_details.csv", f"{RESULTS}/tables/tables.md"]
 PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{view}}{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
                     ext=["png", "svg"], view=["", "low/"])  # full range and the low-rate view
