@@ -247,6 +247,17 @@ def to_html(table: Table1) -> str:
     return "\n".join(h) + "\n"
 
 
+def paper_table(results_dir: str | Path) -> dict[str, list[list[str]]]:
+    """The paper-vs-rdbench table (``tables/paper_vs_rdbench.csv``) as rows of strings, when it exists."""
+    from rdbench.report.paper import STEM, TITLE
+
+    path = Path(results_dir) / "tables" / f"{STEM}.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {TITLE: [r for r in csv.reader(f) if r]}
+
+
 def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
     """Tables II/III as rows of strings (header first), for those of ``complexity/table{2,3}.csv`` that exist,
     then one Table III per further architecture (``complexity/table3-<architecture>.csv``)."""
@@ -280,9 +291,10 @@ def _readable(rows: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def rows_to_markdown(title: str, rows: list[list[str]]) -> str:
+def rows_to_markdown(title: str, rows: list[list[str]], caption: str = "") -> str:
     head, body = rows[0], rows[1:]
-    lines = [f"**{title}.**", "", "| " + " | ".join(map(_md_escape, head)) + " |", "|" + "---|" * len(head)]
+    lines = [f"**{title}.**" + (f" {_md_escape(caption)}" if caption else ""), "",
+             "| " + " | ".join(map(_md_escape, head)) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(map(_md_escape, r)) + " |" for r in body]
     return "\n".join(lines) + "\n"
 
@@ -297,7 +309,7 @@ def rows_to_html(title: str, rows: list[list[str]]) -> str:
 
 
 def write_tables(tables: Table1 | Sequence[Table1], out_dir: str | Path,
-                 results_dir: str | Path | None = None) -> list[Path]:
+                 results_dir: str | Path | None = None, paper=None) -> list[Path]:
     """Write every format of each table (BD-rate as ``table1.*``, BD-quality as ``table1_quality.*``), the
     details of all of them and ``tables.md`` (with Tables II/III when present); returns the paths."""
     from rdbench.report.html import STYLE
@@ -314,6 +326,14 @@ def write_tables(tables: Table1 | Sequence[Table1], out_dir: str | Path,
                                       f"{table.title}</title><style>{STYLE}</style></head><body>\n{to_html(table)}"
                                       "</body></html>\n")})
     md = [docs[f"{STEMS[t.kind]}.md"] for t in tables]
+    if paper is not None:  # rdbench.report.paper.Paper: the paper's Table I beside the BD-rate table
+        from rdbench.report import paper as vs
+
+        rate = next(t for t in tables if t.kind == "rate")
+        rows = vs.compare_with_paper(rate, paper)
+        docs[f"{vs.STEM}.csv"] = vs.to_csv(rows)
+        docs[f"{vs.STEM}.md"] = rows_to_markdown(vs.TITLE, rows, vs.caption(rate, paper))
+        md.append(docs[f"{vs.STEM}.md"])
     for title, rows in complexity_tables(results_dir or out_dir.parent).items():
         md.append(rows_to_markdown(title, rows))
     docs["tables.md"] = "\n".join(md)
