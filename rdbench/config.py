@@ -40,12 +40,24 @@ def codec_options(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {k: v for k, v in (config["codecs"].get(name) or {}).items() if k != "threads"}
 
 
+def unavailable_datasets(config: Mapping[str, Any]) -> dict[str, str]:
+    """Registered datasets of the config that cannot be had here -> why (``rdbench.datasets.unavailable``). A
+    folder that is not there is a config problem instead (:func:`check`)."""
+    return {name: reason for name in config["datasets"] if name in datasets.KNOWN
+            if (reason := datasets.unavailable(name))}
+
+
 def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Check `config` (parsed, schema-valid); return (codec -> point labels of the codecs that run
     here, codec -> why each other one is skipped). Raise :class:`ConfigError` listing every problem."""
     from rdbench.codecs import create, point_label
+    from rdbench.report.build import check_published
 
     problems: list[str] = []
+    try:
+        check_published(config.get("published") or {})
+    except Exception as exc:  # a curve listed under another dataset (CompressAI's CLIC test split), a bad entry
+        problems.append(str(exc) if str(exc).startswith("published") else f"published: {exc}")
     try:
         dataset_sources(config["datasets"])
     except ConfigError as exc:

@@ -151,6 +151,24 @@ def resolve(name_or_path: str, download: bool = True) -> Dataset:
     return Dataset(spec.name, cached, _verified(spec, cached), "download")
 
 
+def unavailable(name: str, timeout: float = 5.0) -> str | None:
+    """Why the registered dataset ``name`` cannot be had here (None: it can): not in $RDBENCH_DATA, not in the
+    cache, and its host does not answer (a HEAD request, ``timeout`` seconds). The workflow skips such a dataset
+    with this reason (Table I shows its published rows and says why), as it skips a codec that cannot run."""
+    spec = KNOWN[name]
+    root = os.environ.get("RDBENCH_DATA")
+    if (root and (Path(root) / name).is_dir()) or (cache_dir() / "datasets" / name / "SHA256SUMS").is_file():
+        return None
+    try:
+        urllib.request.urlopen(urllib.request.Request(spec.urls[0], method="HEAD"), timeout=timeout).close()
+    except OSError as exc:
+        where = f"not in RDBENCH_DATA={root}" if root else "RDBENCH_DATA is not set"
+        return (f"dataset {name!r} is not available here ({where}, not in the cache {cache_dir() / 'datasets'}, "
+                f"and its host does not answer: {exc}). Fix: set RDBENCH_DATA=DIR with the images in DIR/{name}/, "
+                f"or run where {spec.urls[0].split('/')[2]} is reachable")
+    return None
+
+
 def _missing_message(spec: DatasetSpec) -> str:
     return (f"dataset {spec.name!r} not found locally and downloads are off or failed. Either set "
             f"RDBENCH_DATA=DIR with the images in DIR/{spec.name}/, or allow rdbench to download it from "

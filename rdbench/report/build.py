@@ -31,10 +31,24 @@ class ReportSettings:
     metrics: list[str]
     anchor: str
     bd: BDSettings = BDSettings()
-    published: dict[str, list[str]] = field(default_factory=dict)  # dataset -> CompressAI JSON paths
+    published: dict[str, list] = field(default_factory=dict)  # dataset -> curve names/paths or {row, curve}
+    table1: dict[str, Any] = field(default_factory=dict)  # the config's table1: anchor, not_available, paper
 
     def rd_csvs(self) -> dict[str, Path]:
         return {ds: self.results / ds / "rd.csv" for ds in self.datasets}
+
+    def missing(self) -> dict[str, str]:
+        """Dataset -> why it has no measured data here: skipped by the workflow (availability.json), or no rd.csv."""
+        from rdbench.results import read_json
+
+        path = self.results / "availability.json"
+        skipped = (read_json(path) if path.is_file() else {}).get("datasets_skipped", {})
+        return {ds: skipped.get(ds) or f"no {csv} (run the workflow on it)" for ds, csv in self.rd_csvs().items()
+                if ds in skipped or not csv.is_file()}
+
+    def measured_rd_csvs(self) -> dict[str, Path]:
+        missing = self.missing()
+        return {ds: p for ds, p in self.rd_csvs().items() if ds not in missing}
 
 
 def dataset_name(entry: str) -> str:
@@ -60,12 +74,33 @@ def report_settings(config: Mapping[str, Any], **overrides: Any) -> ReportSettin
     metrics = list(get("metrics") or [])
     if not metrics:
         raise ValueError("no metrics: set `metrics:` in the config or pass --metrics")
-    published = {str(k): [str(p) for p in v] for k, v in (get("published") or {}).items()}
-    unknown = sorted(set(published) - set(datasets))
-    if unknown:
-        raise ValueError(f"published curves given for dataset(s) {unknown} that are not among {datasets}")
+    configured = set(datasets) | {dataset_name(d) for d in (config.get("datasets") or [])}  # skipped ones too
+    published = {str(k): list(v) for k, v in (get("published") or {}).items()}
+    check_published(published)
+    table1 = dict(config.get("table1") or {})
+    for what, keys in (("published curves", published), ("table1 anchor", table1.get("anchor") or {})):
+        unknown = sorted(set(keys) - configured)
+        if unknown:
+            raise ValueError(f"{what} given for dataset(s) {unknown} that are not among {sorted(configured)}")
     return ReportSettings(Path(get("results", "results")), datasets, metrics, str(get("anchor")),
-                          BDSettings.from_config(bd_cfg), published)
+                          BDSettings.from_config(bd_cfg), published, table1)
+
+
+def check_published(published: Mapping[str, Sequence]) -> None:
+    """Every entry well formed and of its dataset (CompressAI's CLIC test-split curves are refused for the valid
+    split): a ValueError naming the entry, before any work."""
+    from rdbench.references import check_dataset
+    from rdbench.report.published import entry_spec
+
+    problems = []
+    for ds, entries in published.items():
+        for entry in entries:
+            try:
+                check_dataset(entry_spec(entry)[0], ds)
+            except Exception as exc:  # ReferenceCurveError, BDError (a malformed entry)
+                problems.append(str(exc))
+    if problems:
+        raise ValueError("\n- ".join(problems))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -84,19 +119,27 @@ def published_curves(settings: ReportSettings) -> dict[str, list]:
 def make_tables(settings: ReportSettings, out_dir: str | Path | None = None) -> list[Path]:
     """Table I, BD-rate and BD-quality, in every format (+ tables.md with Tables II/III when present)
     -> ``{results}/tables``."""
+    from rdbench.report.paper import load_paper
     from rdbench.report.tables import build_table1, write_tables
     from rdbench.results import read_json
 
     avail_path = settings.results / "availability.json"
     availability = read_json(avail_path) if avail_path.is_file() else None
     log.info("Table I: anchor %s, %s", settings.anchor, settings.bd.describe())
-    tables = [build_table1(settings.rd_csvs(), settings.anchor, settings.metrics, settings.bd, kind=kind,
-                           published=published_curves(settings), availability=availability)
+    curves = published_curves(settings)
+    paper = load_paper(settings.table1["paper"]) if settings.table1.get("paper") else None
+    not_available = {**(paper.no_public_curve if paper else {}), **(settings.table1.get("not_available") or {})}
+    tables = [build_table1(settings.measured_rd_csvs(), settings.anchor, settings.metrics, settings.bd, kind=kind,
+                           published=curves, availability=availability,
+                           anchors=settings.table1.get("anchor") or {}, missing=settings.missing(),
+                           not_available=not_available, datasets=settings.datasets)
               for kind in ("rate", "quality")]
     for table in tables:
         for note in table.notes:
             log.info("%s note: %s", table.title, note)
-    return write_tables(tables, out_dir or settings.results / "tables", settings.results)
+    out_dir = Path(out_dir or settings.results / "tables")
+    paths = write_tables(tables, out_dir, settings.results, paper=paper)
+    return paths
 
 
 def make_plots(settings: ReportSettings, dataset: str, out_dir: str | Path | None = None) -> list[Path]:
@@ -118,14 +161,14 @@ def make_report(settings: ReportSettings, out_html: str | Path | None = None,
     quality = table1_json.with_name("table1_quality.json")
     return write_report(out_html or settings.results / "report.html", table1=table1_json,
                         table1_quality=quality if quality.is_file() else None,
-                        rd_csvs=settings.rd_csvs(), results_dir=settings.results,
+                        rd_csvs=settings.measured_rd_csvs(), results_dir=settings.results,
                         plots_dir=plots_dir, metrics=settings.metrics)
 
 
 def make_all(settings: ReportSettings) -> list[Path]:
     """Tables, every dataset's plots, then the report (what `rdbench report` runs)."""
     paths = make_tables(settings)
-    for ds in settings.datasets:
+    for ds in settings.measured_rd_csvs():
         paths += make_plots(settings, ds)
     paths.append(make_report(settings))
     return paths

@@ -22,7 +22,7 @@ from rdbench.atomic import write_text as atomic_write_text
 from rdbench.bd import BDError, quality_label
 from rdbench.report.compare import BDSettings, paired, per_image
 from rdbench.report.runtime import html_rows, runtime_rows
-from rdbench.report.tables import Table1, complexity_tables, rows_to_html, to_html
+from rdbench.report.tables import Table1, complexity_tables, paper_table, rows_to_html, to_html
 from rdbench.results import RD_COLUMNS, read_json
 
 STYLE = """
@@ -58,9 +58,11 @@ TEMPLATE = """<!DOCTYPE html>
  if git.dirty %}, uncommitted changes{% endif %}){% endif %}. Anchor: <b>{{ anchor }}</b>.
 BD {{ settings }}.</p>
 
-<h2 id="table-1">Table I: BD-rate against {{ anchor }}</h2>
+<h2 id="table-1">Table I: BD-rate against {{ table1_anchor }}</h2>
 {{ table1 | safe }}
-{% if table1_quality %}<h2 id="table-1-quality">Table I (BD-quality) against {{ anchor }}</h2>
+{% for t in paper %}<h2 id="paper-vs-rdbench">The paper's Table I beside rdbench's</h2>
+{{ t | safe }}{% endfor %}
+{% if table1_quality %}<h2 id="table-1-quality">Table I (BD-quality) against {{ table1_anchor }}</h2>
 {{ table1_quality | safe }}{% endif %}
 
 {% if complexity %}<h2 id="complexity">Complexity</h2>
@@ -134,11 +136,16 @@ def write_report(out_html: str | Path, *, table1: Table1 | str | Path, rd_csvs: 
     for name, path in rd_csvs.items():
         df = read_rd_csv(path)
         datasets.append(_dataset_section(name, df, metrics, table1, results_dir, plots_dir))
+    published = sorted({a for a in table1.column_anchors.values() if a.endswith("(published)")})
+    table1_anchor = (f"{' / '.join(published)} (else {table1.anchor}, see the notes)" if published else table1.anchor)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     text = env.from_string(TEMPLATE).render(
         title=title, style=STYLE, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        version=__version__, git=git_state() or None, anchor=table1.anchor, settings=table1.settings.describe(),
-        table1=to_html(table1), table1_quality=to_html(table1_quality) if table1_quality else "", complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
+        version=__version__, git=git_state() or None, anchor=table1.anchor, table1_anchor=table1_anchor,
+        settings=table1.settings.describe(), table1=to_html(table1),
+        table1_quality=to_html(table1_quality) if table1_quality else "",
+        paper=[rows_to_html(t, r) for t, r in paper_table(results_dir).items()],
+        complexity=[rows_to_html(t, r) for t, r in complexity_tables(results_dir).items()],
         runtime=rows_to_html("Encode and decode time", html_rows(runtime_rows(rd_csvs))),
         datasets=datasets, plots_dir=str(plots_dir), results=str(results_dir), figures=_figures(results_dir))
     atomic_write_text(out_html, text)

@@ -15,9 +15,9 @@ the raw values are absent. Such curves are published numbers: every table and pl
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -76,22 +76,40 @@ def load_compressai_json(path: str | Path, label: str | None = None, description
     return PublishedCurve(label or name, name, description, str(path), bpp, metrics)
 
 
-def load_published(paths: Iterable[str | Path]) -> list[PublishedCurve]:
+def entry_spec(entry) -> tuple[str, str | None]:
+    """A ``published`` entry -> (curve name or path, row label or None): a string, or ``{row: ..., curve: ...}``
+    (the row a curve goes on, so one codec's curves from several sources share a Table I row)."""
+    if isinstance(entry, Mapping):
+        if set(entry) != {"row", "curve"} or not all(isinstance(entry[k], str) and entry[k] for k in entry):
+            raise BDError(f"published entry {dict(entry)!r}: expected a curve name or {{row: <label>, curve: <name>}}")
+        return entry["curve"], entry["row"]
+    return str(entry), None
+
+
+def load_published(paths: Iterable) -> list[PublishedCurve]:
     """Load several files, given as paths or as names (``compressai:kodak/vtm.json``,
-    ``mlic:kodak/mlicplusplus_mse.json``, see :mod:`rdbench.references`); labels are the JSON names (for
-    nameless files the source's label), or the file stems where names repeat (CompressAI names its MSE-
+    ``mlic:kodak/mlicplusplus_mse.json``, ``tfc:tecnick/bpg444``, ``c3:clic2020/VTM``, see :mod:`rdbench.references`); labels are the JSON names (for
+    nameless files the source's label; an entry ``{row, curve}`` gives its own), or the file stems where names repeat (CompressAI names its MSE-
     and MS-SSIM-trained models alike)."""
     from rdbench import references
+    from rdbench.report.formats import LOADERS
 
-    curves = []
-    for p in paths:
+    curves, rows = [], []
+    for entry in paths:
+        p, row = entry_spec(entry)
+        rows.append(row)
         source = references.source_of(p)
+        if source is not None and source.prefix in LOADERS:  # tfc:, c3: (their own formats)
+            curves.append(LOADERS[source.prefix](str(p)))
+            continue
         curves.append(load_compressai_json(references.resolve(p), label=references.label_of(p),
                                            description=(source.description or None) if source else None))
     names = [c.name for c in curves]
     out = []
-    for curve in curves:
-        if names.count(curve.name) > 1:
+    for curve, row in zip(curves, rows):
+        if row:
+            curve = replace(curve, label=row)
+        elif names.count(curve.name) > 1:
             curve = PublishedCurve(Path(curve.source).stem, curve.name, curve.description, curve.source,
                                    curve.bpp, curve.metrics)
         out.append(curve)

@@ -72,11 +72,11 @@ class Entry:
 @dataclass
 class Row:
     codec: str
-    source: str  # "anchor" | "measured" | "published"
+    source: str  # "published-anchor" | "anchor" | "measured" | "published" | "not available"
 
     @property
     def label(self) -> str:
-        return f"{self.codec} (published)" if self.source == "published" else self.codec
+        return f"{self.codec} (published)" if self.source.startswith("published") else self.codec
 
 
 @dataclass
@@ -89,6 +89,7 @@ class Table1:
     caption: str = ""  # "{marks}" stands for the best/second styling, filled per format
     notes: list[str] = field(default_factory=list)
     kind: str = "rate"
+    column_anchors: dict[str, str] = field(default_factory=dict)  # "dataset/metric" -> what anchors it
 
     @property
     def title(self) -> str:
@@ -102,7 +103,8 @@ class Table1:
         return [(r, c, self.entry(r, c)) for r in self.rows for c in self.columns if self.entry(r, c).marks]
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "anchor": self.anchor, "settings": asdict(self.settings), "columns": self.columns,
+        return {"kind": self.kind, "anchor": self.anchor, "column_anchors": self.column_anchors,
+                "settings": asdict(self.settings), "columns": self.columns,
                 "rows": [asdict(r) for r in self.rows], "caption": self.caption, "notes": self.notes,
                 "entries": [{"codec": k[0], "source": k[1], "dataset": k[2], "metric": k[3], **asdict(e)}
                             for k, e in self.entries.items()]}
@@ -121,57 +123,134 @@ class Table1:
         settings = dict(data["settings"])
         return cls(data["anchor"], BDSettings(**settings), [tuple(c) for c in data["columns"]],
                    [Row(**r) for r in data["rows"]], entries, data.get("caption", ""), list(data.get("notes", [])),
-                   data.get("kind", "rate"))
+                   data.get("kind", "rate"), dict(data.get("column_anchors") or {}))
+
+
+PUBLISHED_ANCHOR = "published:"  # a Table I anchor naming a published row of the dataset (``published:BPG``)
 
 
 def build_table1(rd_csvs: Mapping[str, Any], anchor: str, metrics: Sequence[str],
                  settings: BDSettings = BDSettings(), *, kind: str = "rate",
                  published: Mapping[str, Sequence] | None = None, codecs: Sequence[str] | None = None,
-                 availability: Mapping[str, Any] | None = None) -> Table1:
+                 availability: Mapping[str, Any] | None = None, anchors: Mapping[str, str] | None = None,
+                 missing: Mapping[str, str] | None = None, not_available: Mapping[str, str] | None = None,
+                 datasets: Sequence[str] | None = None) -> Table1:
     """Compute Table I (``kind="rate"``) or its BD-quality twin (``kind="quality"``).
 
-    ``rd_csvs``: dataset -> its ``rd.csv``; ``metrics``: column order; ``published``: dataset -> list of
-    :class:`~rdbench.report.published.PublishedCurve`; ``codecs``: row order (default: as found);
-    ``availability``: the workflow's ``availability.json`` (explains a missing BPG in the notes).
+    ``rd_csvs``: dataset -> its ``rd.csv``; ``anchor``: the measured anchor codec; ``metrics``: column order;
+    ``published``: dataset -> list of :class:`~rdbench.report.published.PublishedCurve`; ``codecs``: row order
+    (default: as found); ``availability``: the workflow's ``availability.json`` (explains a missing BPG in the
+    notes); ``anchors``: dataset -> Table I's anchor there, ``published:<row>`` (a published curve of that
+    dataset, the paper's BPG) or a codec (default ``anchor``); a column whose metric the published anchor lacks
+    is anchored on ``anchor``, said in the notes. ``missing``: dataset -> why it has no measured data (its group
+    shows the published rows only); ``not_available``: row -> why the paper's row has no curve at all;
+    ``datasets``: column group order (default: ``rd_csvs`` then ``missing``).
     """
     from rdbench.results import read_rd_csv
 
     frames = {ds: read_rd_csv(path) for ds, path in rd_csvs.items()}
+    missing, anchors, published = dict(missing or {}), dict(anchors or {}), dict(published or {})
+    groups = list(datasets or dict.fromkeys([*frames, *missing]))
     found = sorted({str(c) for df in frames.values() for c in df["codec"].unique()})
-    if anchor not in found:
+    if frames and anchor not in found:
         raise BDError(f"the anchor {anchor!r} has no results in {', '.join(map(str, rd_csvs.values()))}; codecs "
                       f"with results: {found}. Set `anchor:` (or --anchor) to one of them")
+    curves = {ds: {c.label: c for c in published.get(ds, [])} for ds in groups}
+    anchor_curves = {ds: _published_anchor(ds, anchors.get(ds, anchor), curves[ds]) for ds in groups}
     order = list(codecs) if codecs else found
     measured = [c for c in order if c != anchor and c in found]
-    rows = [Row(anchor, "anchor")] + [Row(c, "measured") for c in measured]
-    pub_labels: list[str] = []
-    for curves in (published or {}).values():
-        pub_labels += [c.label for c in curves if c.label not in pub_labels]
-    rows += [Row(label, "published") for label in pub_labels]
-    columns = [(ds, m) for ds in frames for m in metrics]
+    pub_anchor_labels = list(dict.fromkeys(c.label for c in anchor_curves.values() if c is not None))
+    rows = [Row(label, "published-anchor") for label in pub_anchor_labels]
+    rows += [Row(anchor, "anchor")] + [Row(c, "measured") for c in measured]
+    pub_labels = list(dict.fromkeys(label for ds in groups for label in curves[ds]))
+    rows += [Row(label, "published") for label in pub_labels if label not in pub_anchor_labels]
+    rows += [Row(label, "not available") for label in (not_available or {})]
+    columns = [(ds, m) for ds in groups for m in metrics]
     entries: dict[tuple[str, str, str, str], Entry] = {}
-    for ds, df in frames.items():
+    column_anchors: dict[str, str] = {}
+    for ds in groups:
         for metric in metrics:
-            entries[(anchor, "anchor", ds, metric)] = _anchor_entry(df, anchor, metric)
-            if entries[(anchor, "anchor", ds, metric)].error:
-                continue  # the whole column is n/a; one note says why
-            threshold = settings.sensitivity if kind == "rate" else (
-                settings.sensitivity_quality * _quality_span(df, anchor, metric, settings))
-            for codec in measured:
-                entries[(codec, "measured", ds, metric)] = _entry(
-                    lambda s: compare(df, anchor, codec, metric, s, kind=kind, dataset=ds),
-                    lambda: sensitivity(df, anchor, codec, metric, settings, kind=kind, dataset=ds),
-                    settings, threshold, kind)
-            for curve in (published or {}).get(ds, []):
-                if curve.has(metric):
-                    entries[(curve.label, "published", ds, metric)] = _entry(
-                        lambda s: compare_published(df, anchor, curve, metric, s, kind=kind, dataset=ds),
-                        lambda: _published_alternatives(df, anchor, curve, metric, settings, kind, ds),
-                        settings, threshold, kind)
-            _rank([entries[(c, "measured", ds, metric)] for c in measured], kind)
-    table = Table1(anchor, settings, columns, rows, entries, kind=kind)
-    table.caption, table.notes = _caption(table, availability)
+            column_anchors[f"{ds}/{metric}"] = _column(
+                entries, ds, metric, frames.get(ds), anchor, [anchor, *measured], anchor_curves[ds], curves[ds],
+                missing.get(ds), settings, kind)
+            for label, reason in (not_available or {}).items():
+                entries[(label, "not available", ds, metric)] = Entry(error=f"not available: {reason}")
+    table = Table1(anchor, settings, columns, rows, entries, kind=kind, column_anchors=column_anchors)
+    from rdbench.report.table1_notes import caption
+
+    table.caption, table.notes = caption(table, availability, missing, anchor_curves)
     return table
+
+
+def _published_anchor(ds: str, spec: str, curves: Mapping[str, Any]):
+    """The published curve a dataset's Table I anchor names, None for a measured anchor; a clear error else."""
+    if not spec.startswith(PUBLISHED_ANCHOR):
+        return None
+    label = spec[len(PUBLISHED_ANCHOR):]
+    if label not in curves:
+        raise BDError(f"table1 anchor of {ds}: {spec!r} names no published row of {ds}; its published rows: "
+                      f"{sorted(curves) or 'none'} (list the curve under `published: {ds}:`)")
+    return curves[label]
+
+
+def _column(entries, ds, metric, df, anchor, codecs, anchor_curve, curves, missing, settings, kind) -> str:
+    """Fill the entries of one (dataset, metric) column; return what anchors it."""
+    from rdbench.report.anchored import measured_vs_published, other_methods, published_vs_published
+
+    if anchor_curve is not None and not anchor_curve.has(metric):
+        anchor_curve = None  # the measured anchor stands in (said in the notes)
+    if df is None:
+        for codec in codecs:
+            entries[(codec, "anchor" if codec == anchor else "measured", ds, metric)] = Entry(
+                error=f"not measured on {ds}: {missing}")
+    if anchor_curve is None:
+        if df is None:
+            for curve in curves.values():
+                if curve.has(metric):
+                    entries[(curve.label, "published", ds, metric)] = Entry(
+                        error=f"no anchor: {anchor} was not measured on {ds} and no published anchor has {metric}")
+            return "none"
+        _measured_column(entries, ds, metric, df, anchor, codecs[1:], curves.values(), settings, kind)
+        return anchor
+    key = (anchor_curve.label, "published-anchor", ds, metric)
+    entries[key] = Entry(0.0, None, 1.0, 0, shares=(1.0, 1.0))
+    rate, values = anchor_curve.curve(metric)
+    threshold = settings.sensitivity if kind == "rate" else settings.sensitivity_quality * _span(metric, values, settings)
+    tests = []
+    for codec in codecs if df is not None else ():
+        compute = (lambda c: lambda s: measured_vs_published(df, anchor_curve, c, metric, s, kind=kind, dataset=ds))(codec)
+        e = _entry(compute, lambda f=compute: other_methods(f, settings), settings, threshold, kind)
+        entries[(codec, "anchor" if codec == anchor else "measured", ds, metric)] = e
+        tests.append(e)
+    for curve in curves.values():
+        if curve.has(metric) and curve.label != anchor_curve.label:
+            compute = (lambda c: lambda s: published_vs_published(anchor_curve, c, metric, s, kind=kind,
+                                                                  dataset=ds))(curve)
+            entries[(curve.label, "published", ds, metric)] = _entry(
+                compute, lambda f=compute: other_methods(f, settings), settings, threshold, kind)
+    _rank(tests, kind)
+    return f"{anchor_curve.label} (published)"
+
+
+def _measured_column(entries, ds, metric, df, anchor, measured, curves, settings, kind) -> None:
+    from rdbench.report.anchored import other_methods
+
+    entries[(anchor, "anchor", ds, metric)] = _anchor_entry(df, anchor, metric)
+    if entries[(anchor, "anchor", ds, metric)].error:
+        return  # the whole column is n/a; one note says why
+    threshold = settings.sensitivity if kind == "rate" else (
+        settings.sensitivity_quality * _quality_span(df, anchor, metric, settings))
+    for codec in measured:
+        entries[(codec, "measured", ds, metric)] = _entry(
+            lambda s: compare(df, anchor, codec, metric, s, kind=kind, dataset=ds),
+            lambda: sensitivity(df, anchor, codec, metric, settings, kind=kind, dataset=ds),
+            settings, threshold, kind)
+    for curve in curves:
+        if curve.has(metric):
+            compute = (lambda c: lambda s: compare_published(df, anchor, c, metric, s, kind=kind, dataset=ds))(curve)
+            entries[(curve.label, "published", ds, metric)] = _entry(
+                compute, lambda f=compute: other_methods(f, settings), settings, threshold, kind)
+    _rank([entries[(c, "measured", ds, metric)] for c in measured], kind)
 
 
 def _entry(compute, alternatives, settings: BDSettings, threshold: float, kind: str) -> Entry:
@@ -199,23 +278,13 @@ def _entry(compute, alternatives, settings: BDSettings, threshold: float, kind: 
     return e
 
 
-def _published_alternatives(df, anchor, curve, metric, settings, kind, dataset) -> dict[str, float | str]:
-    """A published curve has dataset means only: its alternatives are the other methods, mean-curve."""
-    out: dict[str, float | str] = {}
-    for method in METHODS:
-        if method != settings.method:
-            try:
-                out[f"{method}/mean-curve"] = compare_published(df, anchor, curve, metric, replace(settings, method=method),
-                                                                kind=kind, dataset=dataset).value
-            except BDError as exc:
-                out[f"{method}/mean-curve"] = str(exc)
-    return out
-
-
 def _quality_span(df, anchor: str, metric: str, settings: BDSettings) -> float:
     """Range of the anchor's mean curve on the BD quality axis (the scale of BD-quality marks)."""
-    a = codec_curves(df, anchor, metric)
-    q = quality_transform(metric, np.nanmean(a.quality, axis=1), ms_ssim_db=settings.ms_ssim_db,
+    return _span(metric, np.nanmean(codec_curves(df, anchor, metric).quality, axis=1), settings)
+
+
+def _span(metric: str, values, settings: BDSettings) -> float:
+    q = quality_transform(metric, np.asarray(values, float), ms_ssim_db=settings.ms_ssim_db,
                           transform=metric_transform(metric))
     q = q[np.isfinite(q)]
     return float(q.max() - q.min()) if q.size else float("nan")
@@ -235,52 +304,3 @@ def _rank(entries: list[Entry], kind: str) -> None:
     for e in entries:
         if e.value is not None and e.value in values[:2]:
             e.rank = values.index(e.value) + 1
-
-
-def _caption(table: Table1, availability: Mapping[str, Any] | None) -> tuple[str, list[str]]:
-    s = table.settings
-    what = (f"BD-rate (%) against {table.anchor} (negative: fewer bits than the anchor for the same quality)"
-            if table.kind == "rate" else
-            f"BD-quality against {table.anchor}, in the units of each column's BD axis (dB for PSNR and "
-            f"MS-SSIM [dB]; positive: better quality than the anchor at the same rate)")
-    caption = (f"{what}. {{marks}}; published rows are references, not ranked. "
-               f"Method {s.method}, averaging {s.averaging}"
-               + (f", {100 * s.confidence:g}% bootstrap intervals over images ({s.bootstrap} resamples, "
-                  f"seed {s.seed})" if s.bootstrap else "")
-               + f"; {s.describe_range()}. {METHOD_MARK} / {AVERAGING_MARK}: another method / the other averaging "
-               "moves the value by more than "
-               + (f"{s.sensitivity:g} pp" if table.kind == "rate" else
-                  f"{100 * s.sensitivity_quality:g}% of the anchor's quality range")
-               + f"; {SMALL_OVERLAP}: the curves overlap over less than {100 * s.small_overlap:g}% "
-               f"(no value below {100 * s.min_overlap:g}%).")
-    notes = [f"BD settings: {s.describe()}."]
-    paper = []
-    if s.method != "cubic":
-        paper.append(f"the TreeNet paper cites VCEG-M33 (method cubic), this table uses {s.method}, which "
-                     "holds the same value under resampling of a curve (docs/bd.md); the cubic values are in "
-                     "table1_details.csv and a cell is marked where they differ")
-    if s.averaging != "mean-curve":
-        paper.append(f"the paper's averaging is mean-curve, this table's is {s.averaging}")
-    if any(m.startswith("ms-ssim") for _, m in table.columns):
-        paper.append("the paper does not say whether its MS-SSIM BD is on raw values or in dB; this table's is "
-                     + ("in dB, -10 log10(1 - MS-SSIM)" if s.ms_ssim_db else "on raw values (fragile, docs/bd.md)"))
-    if paper:
-        notes.append("Conventions: " + "; ".join(paper) + ".")
-    skipped = (availability or {}).get("skipped", {})
-    bpg_asked = "bpg" in skipped or "bpg" in (availability or {}).get("available", {})
-    if table.anchor != "bpg" and (bpg_asked or table.anchor == "hevc444"):  # the paper's anchor, or its stand-in
-        why = ""
-        if "bpg" in skipped:
-            why = f" BPG was not run here: {str(skipped['bpg']).rstrip('. ')}."
-        notes.append(f"The paper's anchor is BPG; this table's anchor is {table.anchor}.{why}"
-                     + (f" {HEVC444_NOTE}." if table.anchor == "hevc444" else ""))
-    for (codec, source, ds, metric), e in table.entries.items():
-        if e.error and source == "anchor":
-            notes.append(f"{ds}, {metric}: the column is n/a: {e.error}")
-        elif e.error:
-            notes.append(f"{codec} ({source}), {ds}, {metric}: n/a: {e.error}")
-        if e.marks:
-            notes.append(f"{''.join(k for k, _ in e.marks)} {codec}{' (published)' if source == 'published' else ''}"
-                         f", {ds}, {quality_label(metric, ms_ssim_db=s.ms_ssim_db, unit=False)}: "
-                         + "; ".join(f"{k} {t}" if len(e.marks) > 1 else t for k, t in e.marks))
-    return caption, notes

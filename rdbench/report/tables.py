@@ -6,7 +6,8 @@ rdbench.report.table1) follow the value in every
 format, and every marked cell has a note saying by how much. Intervals are kept in Markdown and LaTeX
 (``bd.latex_interval``: brackets, pm or none).
 
-Files written by :func:`write_tables` into ``{results}/tables/``: ``table1.{csv,md,tex,html,json}``
+Files written by :func:`write_tables` into ``{results}/tables/``: ``table1.{csv,md,tex,html,json}`` and
+``table1_long.csv`` (one row per cell, the column's anchor with it)
 (BD-rate), ``table1_quality.{csv,md,tex,html,json}`` (BD-quality), ``table1_details.csv`` (one row per
 value of both: interval, overlap on both axes and each curve's share, rank, marks, the value under every
 method and averaging, notes) and ``tables.md`` (both tables plus Tables II/III when
@@ -56,6 +57,18 @@ def _marks(e: Entry) -> str:
     return "".join(symbol for symbol, _ in e.marks)
 
 
+def _tags(table: Table1, row) -> list[str]:
+    """What a row is, in words: published, anchor, stand-in anchor (where a published curve anchors the rest)."""
+    stand_in = any(a.endswith("(published)") for a in table.column_anchors.values())
+    return {"published-anchor": ["published", "anchor"], "published": ["published"],
+            "anchor": ["stand-in anchor" if stand_in else "anchor"],
+            "not available": ["not available"]}.get(row.source, [])
+
+
+def _published_column(table: Table1, ds: str, metric: str) -> bool:
+    return table.column_anchors.get(f"{ds}/{metric}", "").endswith("(published)")
+
+
 def _head(metric: str, ms_ssim_db: bool) -> str:
     return quality_label(metric, ms_ssim_db=ms_ssim_db, unit=False)
 
@@ -68,6 +81,22 @@ def to_csv(table: Table1) -> str:
     for row in table.rows:
         w.writerow([row.codec, row.source] + [
             "" if (e := table.entry(row, col)).value is None else f"{e.value:.4f}" for col in table.columns])
+    return buf.getvalue()
+
+
+def to_long_csv(table: Table1) -> str:
+    """Long CSV, one row per cell: dataset, metric, codec, source, the column's anchor, value, interval, rank,
+    marks, and the reason when there is no value."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["dataset", "metric", "codec", "source", "anchor", "value", "ci_low", "ci_high", "rank", "marks",
+                "error"])
+    for ds, m in table.columns:
+        for row in table.rows:
+            e = table.entry(row, (ds, m))
+            w.writerow([ds, m, row.codec, row.source, table.column_anchors.get(f"{ds}/{m}", table.anchor),
+                        _cell(e.value), _cell(e.ci and e.ci[0]), _cell(e.ci and e.ci[1]), e.rank or "", _marks(e),
+                        e.error or ""])
     return buf.getvalue()
 
 
@@ -87,15 +116,17 @@ def to_details_csv(tables: Sequence[Table1]) -> str:
         for row in table.rows:
             for ds, m in table.columns:
                 e = table.entry(row, (ds, m))
-                averaging = "mean-curve" if row.source == "published" else s.averaging
+                means_only = row.source.startswith("published") or _published_column(table, ds, m)
+                averaging = "mean-curve" if means_only else s.averaging
                 own = {f"{s.method}/{averaging}": e.value if e.value is not None else e.error}
                 alts = [_cell({**e.alternatives, **own}.get(k)) for k in ALTERNATIVES]
-                w.writerow([ds, m, table.kind, row.codec, row.source, table.anchor, _cell(e.value),
+                w.writerow([ds, m, table.kind, row.codec, row.source, table.column_anchors.get(f"{ds}/{m}", table.anchor),
+                            _cell(e.value),
                             _cell(e.ci and e.ci[0]), _cell(e.ci and e.ci[1]), _cell(e.overlap),
                             *[_cell(e.shares and e.shares[k]) for k in (0, 1)],
                             *[_cell(e.quality_interval and e.quality_interval[k]) for k in (0, 1)],
                             *[_cell(e.rate_interval and e.rate_interval[k]) for k in (0, 1)], e.rank or "",
-                            _marks(e), e.n_images, s.method, averaging, 0 if row.source == "published" else s.bootstrap,
+                            _marks(e), e.n_images, s.method, averaging, 0 if row.source.startswith("published") else s.bootstrap,
                             s.seed, "" if s.rate_range is None else f"{s.rate_range[0]:g}-{s.rate_range[1]:g}",
                             *alts, e.error or "", " | ".join([*e.notes, *(f"{k} {t}" for k, t in e.marks)])])
     return buf.getvalue()
@@ -114,7 +145,8 @@ def to_markdown(table: Table1) -> str:
             text = _fmt(table, col[1], e, ci=True)
             text = f"**{text}**" if e.rank == 1 else f"*{text}*" if e.rank == 2 else text
             cells.append(text + _marks(e))
-        label = f"{row.codec} (anchor)" if row.source == "anchor" else row.label
+        tags = _tags(table, row)
+        label = f"{row.codec} ({', '.join(tags)})" if tags else row.codec
         lines.append(f"| {_md_escape(label)} | " + " | ".join(cells) + " |")
     lines += [""] + [f"- {_md_escape(n)}" for n in table.notes]
     return "\n".join(lines) + "\n"
@@ -159,7 +191,7 @@ def to_latex(table: Table1) -> str:
     out.append("\\midrule")
     source = None
     for row in table.rows:
-        if source == "measured" and row.source == "published":
+        if source in ("anchor", "measured") and row.source in ("published", "not available"):
             out.append("\\midrule")
         source = row.source
         cells = []
@@ -168,7 +200,8 @@ def to_latex(table: Table1) -> str:
             text = _tex_value(table, col[1], e)
             cells.append(f"\\textcolor{{red}}{{{text}}}" if e.rank == 1 else
                          f"\\textcolor{{blue}}{{{text}}}" if e.rank == 2 else text)
-        label = _tex(row.codec) + {"anchor": " (anchor)", "published": " (\\textit{published})"}.get(row.source, "")
+        tags = [f"\\textit{{{t}}}" if t == "published" else _tex(t) for t in _tags(table, row)]
+        label = _tex(row.codec) + (f" ({', '.join(tags)})" if tags else "")
         out.append(f"{label} & " + " & ".join(cells) + " \\\\")
     out += ["\\bottomrule", "\\end{tabular}"]
     marked = table.marked()
@@ -206,12 +239,23 @@ def to_html(table: Table1) -> str:
             marks = "".join(f'<sup class="mark" title="{esc(t)}">{k}</sup>' for k, t in e.marks)
             cells.append(f'<td class="{cls}{" marked" if e.marks else ""}" title="{esc(tip)}">'
                          f"{esc(_fmt(table, col[1], e))}{marks}{ci}</td>")
-        tag = {"anchor": ' <span class="tag">anchor</span>', "published": ' <span class="tag pub">published</span>'}
-        h.append(f'<tr class="{row.source}"><th>{esc(row.codec)}{tag.get(row.source, "")}</th>{"".join(cells)}</tr>')
+        tags = "".join(f' <span class="tag{" pub" if t == "published" else ""}">{esc(t)}</span>' for t in _tags(table, row))
+        h.append(f'<tr class="{" ".join(row.source.split("-"))}"><th>{esc(row.codec)}{tags}</th>{"".join(cells)}</tr>')
     h.append("</tbody></table></figure>")
     h.append('<ul class="notes">' + "".join(
         f"<li{MARK_NOTE if n[:1] in MARKS else ''}>{esc(n)}</li>" for n in table.notes) + "</ul>")
     return "\n".join(h) + "\n"
+
+
+def paper_table(results_dir: str | Path) -> dict[str, list[list[str]]]:
+    """The paper-vs-rdbench table (``tables/paper_vs_rdbench.csv``) as rows of strings, when it exists."""
+    from rdbench.report.paper import STEM, TITLE
+
+    path = Path(results_dir) / "tables" / f"{STEM}.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {TITLE: [r for r in csv.reader(f) if r]}
 
 
 def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
@@ -247,9 +291,10 @@ def _readable(rows: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def rows_to_markdown(title: str, rows: list[list[str]]) -> str:
+def rows_to_markdown(title: str, rows: list[list[str]], caption: str = "") -> str:
     head, body = rows[0], rows[1:]
-    lines = [f"**{title}.**", "", "| " + " | ".join(map(_md_escape, head)) + " |", "|" + "---|" * len(head)]
+    lines = [f"**{title}.**" + (f" {_md_escape(caption)}" if caption else ""), "",
+             "| " + " | ".join(map(_md_escape, head)) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(map(_md_escape, r)) + " |" for r in body]
     return "\n".join(lines) + "\n"
 
@@ -264,7 +309,7 @@ def rows_to_html(title: str, rows: list[list[str]]) -> str:
 
 
 def write_tables(tables: Table1 | Sequence[Table1], out_dir: str | Path,
-                 results_dir: str | Path | None = None) -> list[Path]:
+                 results_dir: str | Path | None = None, paper=None) -> list[Path]:
     """Write every format of each table (BD-rate as ``table1.*``, BD-quality as ``table1_quality.*``), the
     details of all of them and ``tables.md`` (with Tables II/III when present); returns the paths."""
     from rdbench.report.html import STYLE
@@ -274,12 +319,21 @@ def write_tables(tables: Table1 | Sequence[Table1], out_dir: str | Path,
     docs = {"table1_details.csv": to_details_csv(tables)}
     for table in tables:
         stem = STEMS[table.kind]
-        docs.update({f"{stem}.csv": to_csv(table), f"{stem}.md": to_markdown(table), f"{stem}.tex": to_latex(table),
+        docs.update({f"{stem}.csv": to_csv(table), f"{stem}_long.csv": to_long_csv(table),
+                     f"{stem}.md": to_markdown(table), f"{stem}.tex": to_latex(table),
                      f"{stem}.json": json.dumps(table.to_json(), indent=1, ensure_ascii=False) + "\n",
                      f"{stem}.html": ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
                                       f"{table.title}</title><style>{STYLE}</style></head><body>\n{to_html(table)}"
                                       "</body></html>\n")})
     md = [docs[f"{STEMS[t.kind]}.md"] for t in tables]
+    if paper is not None:  # rdbench.report.paper.Paper: the paper's Table I beside the BD-rate table
+        from rdbench.report import paper as vs
+
+        rate = next(t for t in tables if t.kind == "rate")
+        rows = vs.compare_with_paper(rate, paper)
+        docs[f"{vs.STEM}.csv"] = vs.to_csv(rows)
+        docs[f"{vs.STEM}.md"] = rows_to_markdown(vs.TITLE, rows, vs.caption(rate, paper))
+        md.append(docs[f"{vs.STEM}.md"])
     for title, rows in complexity_tables(results_dir or out_dir.parent).items():
         md.append(rows_to_markdown(title, rows))
     docs["tables.md"] = "\n".join(md)

@@ -57,14 +57,18 @@ rule aggregate:
 
 
 rule availability:
+    input:
+        stamp("availability", {"skipped": SKIPPED, "datasets_skipped": DATASETS_SKIPPED}),  # rewritten on change
     output:
         AVAILABILITY,
     params:
         ready=CODEC_POINTS,
         skipped=SKIPPED,
+        datasets_skipped=DATASETS_SKIPPED,
     log:
         f"{LOGS}/availability.log",
     run:
         from rdbench.results import write_json
 
-        write_json(output[0], {"available": params.ready, "skipped": params.skipped})
+        write_json(output[0], {"available": params.ready, "skipped": params.skipped,
+                               "datasets_skipped": params.datasets_skipped})

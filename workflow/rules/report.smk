@@ -1,5 +1,5 @@
 # rd.csv -> Table I, RD plots, report.html. Each rule calls one function of rdbench/report/build.py
-# through a shim in workflow/scripts/; settings come from config keys anchor, metrics, bd, published.
+# through a shim in workflow/scripts/; settings come from config keys anchor, metrics, bd, published, table1.
 # Needs from common.smk: RESULTS, LOGS, DATASETS, METRICS, RD_CSVS, AVAILABILITY; uses complexity.smk's
 # COMPLEXITY_TARGETS (Tables II/III) when that file is included too; and stamp() (settings.smk, which
 # common.smk includes).
@@ -7,18 +7,24 @@
 from rdbench.references import is_named
 
 PUBLISHED = {ds: list(paths) for ds, paths in (config.get("published") or {}).items()}
-REPORT_STAMP = stamp("report", {k: config.get(k) for k in ("anchor", "bd", "published")})
+from rdbench.report.published import entry_spec
+
+REPORT_STAMP = stamp("report", {k: config.get(k) for k in ("anchor", "bd", "published", "table1")})
 
 
-def published_files(paths):
+def published_files(entries):
     """The plain paths among published entries (named ones, compressai:..., are fetched by the job)."""
-    return sorted({p for p in paths if not is_named(str(p))})
+    return sorted({p for p, _ in map(entry_spec, entries) if not is_named(p)})
 
 
 TABLE1_FILES = [  # BD-rate (table1.*) and BD-quality (table1_quality.*), details of both, tables.md
     f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_quality")
     for ext in ("csv", "md", "tex", "html", "json")
-] + [f"{RESULTS}/tables/table1_details.csv", f"{RESULTS}/tables/tables.md"]
+] + [
+    f"{RESULTS}/tables/{stem}_long.csv" for stem in ("table1", "table1_quality")
+] + [f"{RESULTS}/tables/table1_details.csv", f"{RESULTS}/tables/tables.md"] + (
+    [f"{RESULTS}/tables/paper_vs_rdbench.{ext}" for ext in ("csv", "md")]  # the paper's Table I beside ours
+    if (config.get("table1") or {}).get("paper") else [])
 PLOT_FILES = expand(f"{RESULTS}/plots/{{dataset}}/{{view}}{{metric}}.{{ext}}", dataset=DATASETS, metric=METRICS,
                     ext=["png", "svg"], view=["", "low/"])  # full range and the low-rate view
 REPORT_HTML = f"{RESULTS}/report.html"
@@ -33,7 +39,7 @@ def complexity_tables(wildcards):
 rule bd_tables:
     input:
         rd=RD_CSVS,
-        settings=REPORT_STAMP,  # anchor, BD settings, published curves
+        settings=REPORT_STAMP,  # anchor, BD settings, published curves, table1
         published=published_files(p for paths in PUBLISHED.values() for p in paths),
         availability=AVAILABILITY,
         complexity=complexity_tables,
@@ -41,7 +47,7 @@ rule bd_tables:
         TABLE1_FILES,
     params:
         results=RESULTS,
-        datasets=DATASETS,
+        datasets=TABLE_DATASETS,  # the skipped ones too: their group shows the published rows
         metrics=METRICS,
     log:
         f"{LOGS}/report/tables.log",

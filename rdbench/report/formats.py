@@ -1,0 +1,121 @@
+"""Published curves in their repositories' own formats, parsed as published (no converted copies).
+
+``tfc:<dataset>/<method>``  tensorflow/compression ``results/image_compression/<dataset>/<metric>/<method>.txt``:
+                            ``#`` header lines (the first names the method: ``... data for "BPG (4:4:4)" on
+                            kodak.``), then ``bpp, value`` lines. rdbench reads ``PSNR_sRGB_RGB`` as ``psnr-rgb``
+                            and ``MS-SSIM_sRGB_RGB`` (linear 0..1) as ``ms-ssim-rgb``; both must share the bpp.
+``c3:<file>/<codec>``       google-deepmind/c3_neural_compression ``baselines/<file>.py``: ``RESULTS =
+                            immutabledict({codec: {"bpp": (...), "psnr": (...), "meta": {...}}})``, read with
+                            :mod:`ast` (the module is never imported or executed); ``psnr`` is per-image PSNR
+                            averaged over images (baselines/README.md), read as ``psnr-rgb``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+
+from rdbench import references
+from rdbench.bd import BDError
+from rdbench.report.published import PublishedCurve
+
+TFC_METRICS = {"psnr-rgb": "PSNR_sRGB_RGB", "ms-ssim-rgb": "MS-SSIM_sRGB_RGB"}
+TFC_NAME = re.compile(r'^#.*data for "(?P<name>[^"]+)" on')
+
+
+def _parts(spec: str, source: references.Source) -> tuple[str, str]:
+    name = spec[len(source.prefix):]
+    first, sep, second = name.partition("/")
+    if not sep or not first or not second or "/" in second or ".." in (first, second):
+        raise references.ReferenceCurveError(f"{spec}: name a curve as {source.prefix}{source.naming}")
+    return first, second
+
+
+def load_tfc(spec: str) -> PublishedCurve:
+    """One method of tensorflow/compression on one dataset: PSNR and MS-SSIM on R'G'B'."""
+    source = references.SOURCES["tfc:"]
+    dataset, method = _parts(spec, source)
+    bpp, metrics, name, files = None, {}, None, []
+    for metric, folder in TFC_METRICS.items():
+        path = references.fetch(source, f"{dataset}/{folder}/{method}.txt", spec)
+        files.append(str(path))
+        header, rate, values = _read_tfc(path)
+        name = name or header
+        if bpp is not None and not np.array_equal(bpp, rate):
+            raise BDError(f"{path}: its bpp values differ from those of {files[0]}; rdbench needs one rate per point")
+        bpp, metrics[metric] = rate, values
+    return PublishedCurve(name or method, name or method, source.description, " + ".join(files), bpp, metrics)
+
+
+def _read_tfc(path: Path) -> tuple[str | None, np.ndarray, np.ndarray]:
+    name, rows = None, []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if line.startswith("#"):
+            match = TFC_NAME.match(line)
+            name = name or (match and match["name"])
+        elif line:
+            try:
+                rate, value = (float(x) for x in line.split(","))
+            except ValueError as exc:
+                raise BDError(f"{path}:{number}: expected 'bpp, value', got {line!r}") from exc
+            rows.append((rate, value))
+    if len(rows) < 2:
+        raise BDError(f"{path}: fewer than two rate points")
+    data = np.array(rows)
+    return name, data[:, 0], data[:, 1]
+
+
+def load_c3(spec: str) -> PublishedCurve:
+    """One codec of c3_neural_compression's baselines file (PSNR only)."""
+    source = references.SOURCES["c3:"]
+    file, codec = _parts(spec, source)
+    path = references.fetch(source, f"{file}.py", spec)
+    results = _c3_results(path)
+    if codec not in results:
+        raise references.ReferenceCurveError(f"{spec}: {path} has no codec {codec!r}; it has {sorted(results)}")
+    entry = results[codec]
+    try:
+        bpp, psnr = np.asarray(entry["bpp"], float), np.asarray(entry["psnr"], float)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BDError(f"{path}: {codec!r} needs numeric 'bpp' and 'psnr' tuples ({exc})") from exc
+    if bpp.shape != psnr.shape or bpp.ndim != 1:
+        raise BDError(f"{path}: {codec!r} has {bpp.shape} bpp values and {psnr.shape} psnr values")
+    meta = entry.get("meta") or {}
+    description = source.description + (f"; c3's source for it: {meta['source']}" if meta.get("source") else "")
+    return PublishedCurve(codec, codec, description, str(path), bpp, {"psnr-rgb": psnr})
+
+
+def _c3_results(path: Path) -> dict:
+    """The ``RESULTS`` literal of a c3 baselines module, without running it."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except SyntaxError as exc:
+        raise BDError(f"{path}: not a Python file ({exc})") from exc
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "RESULTS" for t in node.targets):
+            return _literal(node.value, path)
+    raise BDError(f"{path}: no RESULTS = ... assignment (c3_neural_compression's baselines format)")
+
+
+def _literal(node: ast.AST, path: Path):
+    """A literal of dicts, tuples and numbers/strings; ``immutabledict.immutabledict(x)`` reads as ``x``."""
+    if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "immutabledict" \
+            and len(node.args) == 1 and not node.keywords:
+        return _literal(node.args[0], path)
+    if isinstance(node, ast.Dict):
+        return {_literal(k, path): _literal(v, path) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, path) for e in node.elts)
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_literal(node.operand, path)
+    raise BDError(f"{path}:{getattr(node, 'lineno', '?')}: RESULTS holds something other than literals "
+                  f"({type(node).__name__}); rdbench reads it without executing the file")
+
+
+LOADERS = {"tfc:": load_tfc, "c3:": load_c3}
