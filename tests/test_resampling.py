@@ -62,6 +62,10 @@ def test_two_samplings_of_one_curve_give_the_same_cell():
     assert len({codec for codec, _ in swings}) >= 4
     bad = {k: [round(v, 2) for v in vals] for k, vals in swings.items() if _rate_gap(vals) > TOLERANCE[k[1]]}
     assert not bad, f"samplings of one curve disagree beyond {TOLERANCE}: {bad}"
+    # in plain percentage points too, for at least four codecs (all but those far from the anchor, where
+    # a point off the chord of its neighbours weighs 1 + BD-rate times more: docs/bd.md)
+    in_points = {c for c, _ in swings} - {c for (c, m), v in swings.items() if max(v) - min(v) > TOLERANCE[m]}
+    assert len(in_points) >= 4, f"only {sorted(in_points)} hold the tolerances in points"
 
 
 def test_the_old_defaults_break_it():
