@@ -40,6 +40,20 @@ def codec_options(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {k: v for k, v in (config["codecs"].get(name) or {}).items() if k != "threads"}
 
 
+def codec_setting(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """What a codec's cells depend on besides the images (the value of its setting stamp): its options,
+    and for a codec with a weights file per point (a learned codec) each file's sha256, so new weights
+    rerun that codec's cells while the other codecs' stamps stay as they were."""
+    from rdbench.codecs import create
+
+    options = codec_options(config, name)
+    codec = create(name, **options)
+    if not hasattr(codec, "weights_file"):
+        return options
+    files = {str(p): codec.weights_file(p) for p in codec.points()}
+    return {**options, "weights_sha256": {p: datasets.sha256_file(f) for p, f in files.items() if f.is_file()}}
+
+
 def unavailable_datasets(config: Mapping[str, Any]) -> dict[str, str]:
     """Registered datasets of the config that cannot be had here -> why (``rdbench.datasets.unavailable``). A
     folder that is not there is a config problem instead (:func:`check`)."""

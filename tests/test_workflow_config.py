@@ -105,3 +105,22 @@ def test_every_config_error_stops_the_workflow_before_any_job_and_is_on_the_term
         assert problem in proc.stderr, (problem, proc.stderr[-3000:])
     assert not (tmp_path / "work").exists() and not (tmp_path / "results").exists()
     assert not (tmp_path / "logs").exists()
+
+
+def test_new_weights_change_a_learned_codecs_setting_and_nothing_else(tmp_path):
+    """The codec stamp of a learned codec carries its weights' sha256 (new weights rerun its cells); a
+    classical codec's stamp is its options alone, as committed."""
+    from rdbench.config import codec_setting
+
+    for point in (1, 2, 3, 4):
+        (tmp_path / "treenet").mkdir(exist_ok=True)
+        (tmp_path / "treenet" / f"{point}.safetensors").write_bytes(b"weights %d" % point)
+    config = {"codecs": {"treenet": {"weights_dir": str(tmp_path)}, "jpeg": {"points": [20, 50]}}}
+    before = codec_setting(config, "treenet")
+    assert set(before["weights_sha256"]) == {"1", "2", "3", "4"} and before["weights_dir"] == str(tmp_path)
+    (tmp_path / "treenet" / "3.safetensors").write_bytes(b"better weights")
+    after = codec_setting(config, "treenet")
+    assert after["weights_sha256"]["3"] != before["weights_sha256"]["3"]
+    assert {p: v for p, v in after["weights_sha256"].items() if p != "3"} == \
+        {p: v for p, v in before["weights_sha256"].items() if p != "3"}
+    assert codec_setting(config, "jpeg") == {"points": [20, 50]}

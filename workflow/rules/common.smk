@@ -68,7 +68,7 @@ def set_aside_corrupt_cells():
 set_aside_corrupt_cells()
 
 METRICS_STAMP = stamp("metrics", METRICS)
-CODEC_STAMPS = {name: stamp(f"codec-{name}", codec_options(name)) for name in CODEC_POINTS}
+CODEC_STAMPS = {name: stamp(f"codec-{name}", rdconfig.codec_setting(config, name)) for name in CODEC_POINTS}
 
 RD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)
 AVAILABILITY = f"{RESULTS}/availability.json"
