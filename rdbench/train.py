@@ -28,6 +28,7 @@ their results differ from single-point runs with the same seed (each is reproduc
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from contextlib import nullcontext
@@ -47,6 +48,10 @@ from rdbench.training.step import (STATS, Member, apply_amp, apply_compile, chec
                                    make_runner, patch_entropy_bottlenecks, scaled_lr)
 
 LOSS_TEXT = "bpp + lambda1 * 255^2 * MSE + lambda2 * (1 - MS-SSIM)"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights of a rate point became NaN or infinite; names the last good checkpoint."""
 
 
 @dataclass
@@ -245,6 +250,7 @@ class TrainingRun:
                       "lr_warmup": cfg.lr_warmup}
         self.clock = Stopwatch()
         self.start = self._restore() if cfg.resume else 0
+        self.checkpointed_step = self.start
         self._write_config()
         self.log = TrainLog(self.out / "log.csv", self.start if cfg.resume else None)
         self.runners = [make_runner(m, cfg.cuda_graph, warn=self.say) for m in self.members]
@@ -330,6 +336,9 @@ class TrainingRun:
                            **stats)
             parts.append(f"p{m.point} loss {stats['loss']:.4f} bpp~{stats['bpp']:.4f} "
                          f"{psnr_of_mse(stats['mse']):.2f} dB")
+            if not math.isfinite(stats["loss"]):
+                raise TrainingDiverged(f"point {m.point} diverged: non-finite loss in steps {step - window_steps + 1}"
+                                       f"..{step}; {self._last_good()}")
         images = len(self.members) * cfg.batch * window_steps / seconds
         return " | ".join(parts) + f" | {window_steps / seconds:.2f} steps/s, {images:.1f} img/s"
 
@@ -337,10 +346,23 @@ class TrainingRun:
 
     def checkpoint(self, step: int) -> None:
         _sync(self.device)
+        for m in self.members:
+            bad = [n for n, t in m.model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+            if bad:  # never overwrite the last good checkpoint with a diverged model
+                raise TrainingDiverged(f"point {m.point} diverged by step {step}: non-finite {', '.join(bad[:3])}"
+                                       f"{' ...' if len(bad) > 3 else ''}; {self._last_good()}")
+        self.checkpointed_step = step
         ckpt.save(self.out / "checkpoint.pt", step, self.fixed, {m.point: {
             "model": m.model.state_dict(), "optimizer": m.optimizer.state_dict(),
             "aux_optimizer": m.aux_optimizer.state_dict() if m.aux_optimizer else None} for m in self.members},
             clock=self.clock.state())
+
+    def _last_good(self) -> str:
+        path = self.out / "checkpoint.pt"
+        if not path.is_file():
+            return "no checkpoint was written; start again with a lower --lr or a longer --lr-warmup"
+        return (f"the last finite checkpoint {path} (step {self.checkpointed_step}) is kept: --resume continues "
+                "it; a lower --lr or a longer --lr-warmup needs a new --out")
 
     def validate(self, step: int) -> dict[int, dict[str, float]]:
         if self.val is None:

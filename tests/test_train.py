@@ -400,3 +400,16 @@ def test_init_point_fine_tunes_another_points_weights(photos, tmp_path):
     assert all(torch.equal(p, params[name]) for name, p in before.named_parameters())
     with pytest.raises(ValueError, match="--init-point K needs --init-from-weights"):
         train(_cfg(photos, tmp_path / "x", steps=1, init_point=4), codec_cls=TreeNetCodec, say=_quiet)
+
+
+def test_a_diverged_point_stops_and_keeps_its_last_finite_checkpoint(fixed_batch, tmp_path):
+    from rdbench.train import TrainingDiverged
+
+    out = tmp_path / "diverge"
+    with pytest.raises(TrainingDiverged, match=r"point 4 diverged.*last finite checkpoint .*checkpoint\.pt \(step \d+\)"):
+        train(_cfg(fixed_batch, out, steps=30, lr=1e5, clip=0.0, checkpoint_every=1), codec_cls=TreeNetCodec,
+              say=_quiet)
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)
+    model = saved["members"][4]["model"]
+    assert all(torch.isfinite(t).all() for t in model.values() if t.is_floating_point())
+    assert not (out / "weights").exists()  # nothing exported from a diverged model
