@@ -53,7 +53,7 @@ def test_a_two_codec_config_plans_only_its_codecs_and_a_dry_run_writes_nothing(t
     jobs = planned(proc)
     assert jobs["code"] == jobs["measure"] == 3  # jpeg at 20 and 50, webp at 30: none of the defaults
     assert set(re.findall(r"codec=(\w+)", proc.stdout)) == {"jpeg", "webp"}
-    assert jobs["setting"] == 5  # metrics, report, availability, codec-jpeg, codec-webp: all new, written by jobs
+    assert jobs["setting"] == 6  # metrics, report, plots, availability, codec-jpeg, codec-webp: all new, written by jobs
     assert not (tmp_path / "results").exists()  # the dry run wrote nothing, under results/settings/ or else
 
 
