@@ -52,3 +52,15 @@ def test_rows_measure_the_codec_and_count_a_base_once(tmp_path):
     assert png.stat().st_size > 10_000
     write_table(tmp_path / "progress.md", rows)
     assert (tmp_path / "progress.md").read_text().count("\n") == 4
+
+
+def test_weights_continued_from_an_earlier_rows_weights_count_that_row_once(tmp_path):
+    if not RD.is_file():
+        pytest.skip(f"{RD} missing")
+    old = {k: _sidecar(c * 8, 8000, 1.0) for k, c in ((1, "a"), (3, "b"))}
+    earlier = [{"weights": "aaaaaaaaaaaa bbbbbbbbbbbb", "cpu_hours_spent": "1.5"}]  # 1.5: the two shared a base
+    new = {k: _sidecar(c * 8, 9000, 1.4, {"sha256": old[k]["sha256"], "budget": old[k]["budget"]})
+           for k, c in ((1, "c"), (3, "d"))}
+    row = campaign_row(RD, "webp", "hevc444", new, earlier)
+    assert row["cpu_hours"] == pytest.approx(2.8) and row["cpu_hours_spent"] == pytest.approx(1.5 + 0.4 + 0.4)
+    assert campaign_row(RD, "webp", "hevc444", new)["cpu_hours_spent"] == pytest.approx(2.8)  # no rows: bases

@@ -23,12 +23,13 @@ def run(args) -> int:
 
     from rdbench.codecs import create
     from rdbench.models.weights import read_sidecar
-    from rdbench.report.progress import campaign_row, plot, record, write_table
+    from rdbench.report.progress import campaign_row, plot, read_rows, record, write_table
 
     codec = create(args.codec, weights_dir=args.weights_dir)
     sidecars = {int(p): read_sidecar(codec.weights_file(p)) for p in codec.points()}
     out = Path(args.out or f"results/{args.codec}")
-    rows = record(out / "progress.csv", campaign_row(args.csv, args.codec, args.anchor, sidecars))
+    earlier = read_rows(out / "progress.csv")
+    rows = record(out / "progress.csv", campaign_row(args.csv, args.codec, args.anchor, sidecars, earlier))
     write_table(out / "progress.md", rows)
     print(plot(rows, out / "progress.png", args.codec))
     last = rows[-1]

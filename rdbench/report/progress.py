@@ -14,7 +14,8 @@ to ``progress.csv`` (replacing the row of the same weights, so a rerun does not 
                            the two points around it; empty when R is outside the curve (never extrapolated)
 
 ``cpu_hours_spent`` counts each point's own runs once: a point's cumulative CPU-hours minus those of
-the weights it was initialised from, summed, plus the base's. ``bd_note`` says why a BD-rate is undefined (e.g. the curves do not overlap yet);
+the weights it was initialised from, summed, plus the base's (for weights continued from an earlier
+row's weights: that row's ``cpu_hours_spent``). ``bd_note`` says why a BD-rate is undefined (e.g. the curves do not overlap yet);
 ``psnr_at_0.1bpp`` is recorded too. ``plot`` draws BD-rate and PSNR at each rate against crops seen (log axis), one marker per row.
 """
 
@@ -42,8 +43,10 @@ def psnr_at(bpp: np.ndarray, psnr: np.ndarray, rate: float = RATE) -> float:
     return float(np.interp(math.log10(rate), x, y))
 
 
-def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int, dict]) -> dict:
-    """The progress row of the current weights (see the module docstring)."""
+def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int, dict],
+                 earlier: list[dict] = ()) -> dict:
+    """The progress row of the current weights (see the module docstring); ``earlier``: the rows of
+    progress.csv so far (a base that was an earlier row's weights counts as that row's spent hours)."""
     from rdbench.report.compare import BDSettings, compare
     from rdbench.report.plots import mean_curve
     from rdbench.results import read_rd_csv
@@ -67,7 +70,7 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
     row["crops_total"] = sum(int(b.get("crops_seen", 0)) for b in budgets.values())
     row["cpu_hours"] = round(sum(float(b.get("cpu_hours", 0)) for b in budgets.values()), 3)
     row["gpu_minutes"] = round(sum(float(b.get("gpu_minutes", 0)) for b in budgets.values()), 2)
-    row["cpu_hours_spent"] = round(_spent(sidecars), 3)
+    row["cpu_hours_spent"] = round(_spent(sidecars, earlier), 3)
     row["bd_rate_psnr"] = round(result.value, 2) if result else ""
     row["bd_note"] = why
     for rate in RATES:
@@ -76,8 +79,10 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
     return row
 
 
-def _spent(sidecars: dict[int, dict]) -> float:
-    """CPU-hours without counting a base twice: each point's own share, plus every base once."""
+def _spent(sidecars: dict[int, dict], earlier: list[dict] = ()) -> float:
+    """CPU-hours without counting a base twice: each point's own share, plus every base once; bases
+    that were the weights of an earlier progress row (a campaign continued from committed weights)
+    count as that row's ``cpu_hours_spent``, once per row."""
     own, bases = 0.0, {}
     for meta in sidecars.values():
         total = float((meta.get("budget") or {}).get("cpu_hours", 0))
@@ -87,13 +92,25 @@ def _spent(sidecars: dict[int, dict]) -> float:
         if init:
             bases[init.get("sha256")] = inherited
     shas = {meta["sha256"] for meta in sidecars.values()}
-    return own + sum(hours for sha, hours in bases.items() if sha not in shas)
+    outside = {sha: hours for sha, hours in bases.items() if sha not in shas}
+    rows = {r["weights"]: float(r["cpu_hours_spent"]) for r in earlier
+            if any(str(sha)[:12] in r["weights"].split() for sha in outside)}
+    counted = {sha for sha in outside if any(str(sha)[:12] in w.split() for w in rows)}
+    return own + sum(rows.values()) + sum(hours for sha, hours in outside.items() if sha not in counted)
+
+
+def read_rows(progress_csv: str | Path) -> list[dict]:
+    path = Path(progress_csv)
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def record(progress_csv: str | Path, row: dict) -> list[dict]:
     """Append `row` (replacing a row of the same weights); returns all rows."""
     path = Path(progress_csv)
-    rows = list(csv.DictReader(open(path, newline=""))) if path.is_file() else []
+    rows = read_rows(path)
     rows = [r for r in rows if r["weights"] != row["weights"]] + [{k: str(v) for k, v in row.items()}]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
