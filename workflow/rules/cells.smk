@@ -43,8 +43,8 @@ rule measure:
     params:
         metrics=METRICS,
     resources:
-        mem_mb=measure_mem_mb(),
-        runtime=lambda wc, attempt: 2 * 60 * attempt,
+        mem_mb=measure_resources()[0],
+        runtime=lambda wc, attempt: measure_resources()[1] * attempt,
     log:
         f"{LOGS}/measure/{{dataset}}/{{codec}}/{{point}}.log",
     script:

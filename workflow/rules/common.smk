@@ -53,17 +53,21 @@ PERCEPTUAL = {"nlpd", "lpips", "dists"}
 
 
 def code_resources(name):
-    """(mem_mb, runtime minutes) of one cell's coding job: VTM is hours, learned codecs hold a model."""
+    """(mem_mb, runtime minutes) of one cell's coding job: VTM is hours, learned codecs hold a model,
+    x265 veryslow and vvenc take minutes for a 2K image."""
     if name == "vtm":
         return 4000, 24 * 60
     if name in LEARNED:
         return 8000, 4 * 60
+    return 2000, 3 * 60
+
+
+def measure_resources():
+    """(mem_mb, runtime minutes) of one cell's measuring job: the perceptual metrics hold VGG/AlexNet
+    features of a whole image and take minutes for a 2K one."""
+    if PERCEPTUAL & {m.split(":")[0] for m in METRICS}:
+        return 8000, 4 * 60
     return 2000, 60
-
-
-def measure_mem_mb():
-    """The perceptual metrics hold VGG/AlexNet features of a whole image."""
-    return 8000 if PERCEPTUAL & {m.split(":")[0] for m in METRICS} else 2000
 
 
 def cells_of(dataset):
