@@ -30,7 +30,7 @@ test: setup
 	@for c in chromium slurmctld slurmdbd munged mariadbd; do command -v $$c >/dev/null || missing=1; done; \
 	  [ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_TEST)) >/dev/null 2>&1; } || true
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean-work:
