@@ -83,3 +83,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What a test recorded for the CI log (record_property "slurm": the SLURM job ids of test_slurm.py)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "slurm":
+                terminalreporter.write_line(f"{report.nodeid}: {value}")

@@ -24,6 +24,9 @@ rule code:
         options=lambda wc: codec_options(wc.codec),
         cell=f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",  # its values are kept for reuse
     threads: lambda wc: codec_threads(wc.codec)
+    resources:
+        mem_mb=lambda wc: code_resources(wc.codec)[0],
+        runtime=lambda wc, attempt: code_resources(wc.codec)[1] * attempt,
     log:
         f"{LOGS}/code/{{dataset}}/{{codec}}/{{point}}.log",
     script:
@@ -39,6 +42,9 @@ rule measure:
         f"{RESULTS}/cells/{{dataset}}/{{codec}}/{{point}}.json",
     params:
         metrics=METRICS,
+    resources:
+        mem_mb=measure_resources()[0],
+        runtime=lambda wc, attempt: measure_resources()[1] * attempt,
     log:
         f"{LOGS}/measure/{{dataset}}/{{codec}}/{{point}}.log",
     script:

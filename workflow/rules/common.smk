@@ -44,6 +44,32 @@ def codec_threads(name):
     return int((config["codecs"].get(name) or {}).get("threads", 1))
 
 
+# What each job asks a cluster for, in the resources every executor plugin reads (SLURM, Kubernetes, ...):
+# mem_mb is the peak memory with room to spare, runtime the minutes of a whole job, and a retry
+# (`--retries`, profiles/slurm) asks for `attempt` times as long. Measured needs: docs/cluster.md.
+LEARNED = {"treenet", "loclic", "jpegai", "bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean",
+           "cheng2020-anchor"}
+PERCEPTUAL = {"nlpd", "lpips", "dists"}
+
+
+def code_resources(name):
+    """(mem_mb, runtime minutes) of one cell's coding job: VTM is hours, learned codecs hold a model,
+    x265 veryslow and vvenc take minutes for a 2K image."""
+    if name == "vtm":
+        return 4000, 24 * 60
+    if name in LEARNED:
+        return 8000, 4 * 60
+    return 2000, 3 * 60
+
+
+def measure_resources():
+    """(mem_mb, runtime minutes) of one cell's measuring job: the perceptual metrics hold VGG/AlexNet
+    features of a whole image and take minutes for a 2K one."""
+    if PERCEPTUAL & {m.split(":")[0] for m in METRICS}:
+        return 8000, 4 * 60
+    return 2000, 60
+
+
 def cells_of(dataset):
     return [
         f"{RESULTS}/cells/{dataset}/{codec}/{point}.json"

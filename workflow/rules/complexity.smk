@@ -25,6 +25,9 @@ rule complexity:
         architectures=" ".join(COMPLEXITY["architectures"]),
         size=f"--height {COMPLEXITY['height']} --width {COMPLEXITY['width']}",
         counters=" ".join(COMPLEXITY["counters"]),
+    resources:
+        mem_mb=4000,  # torchinfo of LoC-LIC (~70 M parameters) at 768x512
+        runtime=30,
     log:
         f"{LOGS}/complexity/complexity.log",
     shell:
