@@ -64,7 +64,5 @@ rule availability:
         skipped=SKIPPED,
     log:
         f"{LOGS}/availability.log",
-    run:
-        from rdbench.results import write_json
-
-        write_json(output[0], {"available": params.ready, "skipped": params.skipped})
+    script:
+        "../scripts/availability.py"
