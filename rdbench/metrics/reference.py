@@ -12,7 +12,8 @@ features: it writes new ones. The workflow keeps them in ``work/<dataset>/featur
 deletable). The values are unchanged to the last digit with or without them (``tests/test_reference_features.py``).
 Features over ``max_bytes`` per file (2 MP images and up for LPIPS-VGG) are recomputed instead of
 written: a Kodak image's unit-length VGG taps take 190 MB, so the 24 Kodak references 4.6 GB.
-A file that does not load (a killed writer leaves none: writes are atomic) is computed and written again.
+A file that does not load is computed and written again; a killed writer leaves only a temp file
+(``.*.tmp``, deletable with the rest of ``work/``).
 """
 
 from __future__ import annotations
@@ -79,8 +80,12 @@ def _load(path: Path) -> dict:
 
 
 def _save(path: Path, features: dict) -> None:
+    """Write atomically. Two jobs may write one reference's file at once (the same bytes): neither
+    removes the other's temp file, and a failed write only costs the reuse."""
     import safetensors.torch
 
-    atomic.remove_stale(path)
-    with atomic.atomic_path(path) as tmp:
-        safetensors.torch.save_file({k: t.contiguous() for k, t in features.items()}, tmp)
+    try:
+        with atomic.atomic_path(path) as tmp:
+            safetensors.torch.save_file({k: t.contiguous() for k, t in features.items()}, tmp)
+    except OSError as exc:
+        log.warning("could not keep reference features in %s (%s); they are recomputed next time", path, exc)
