@@ -27,10 +27,10 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where it is used, so `rdbench complexity --help` stays fast
+    from torch import nn
 
 COUNTERS = ("torchinfo", "ptflops", "fvcore")
 ENCODER_PARTS = ("g_a", "h_a", "h_s", "h_ep", "context", "lrp")
@@ -212,6 +212,8 @@ def count(arch: Architecture | str, height: int = DEFAULT_SIZE[0], width: int = 
 
 def _capture_inputs(model: nn.Module, modules: list[nn.Module], height: int, width: int) -> dict[int, tuple]:
     """Positional arguments each module receives on its first call in ``model(x)``."""
+    import torch
+
     seen: dict[int, tuple] = {}
 
     def hook(module: nn.Module, args: tuple) -> None:
@@ -232,6 +234,8 @@ def _capture_inputs(model: nn.Module, modules: list[nn.Module], height: int, wid
 
 
 def _clone(a):
+    import torch
+
     if isinstance(a, torch.Tensor):
         return a.detach().clone()
     if isinstance(a, (list, tuple)):
@@ -246,22 +250,22 @@ def _torchinfo(module: nn.Module, args: tuple) -> int:
     return int(stats.total_mult_adds)
 
 
-class _Bound(nn.Module):
-    """``module(*args)`` as a module without inputs (ptflops wants to build the input itself)."""
-
-    def __init__(self, module: nn.Module, args: tuple):
-        super().__init__()
-        self.module, self.args = module, args
-
-    def forward(self):
-        return self.module(*self.args)
-
-
 def _ptflops(module: nn.Module, args: tuple) -> int:
+    import torch
     from ptflops import get_model_complexity_info
 
+    class _Bound(torch.nn.Module):
+        """``module(*args)`` as a module without inputs (ptflops wants to build the input itself)."""
+
+        def __init__(self):
+            super().__init__()
+            self.module = module
+
+        def forward(self):
+            return self.module(*args)
+
     with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):  # it prints warnings
-        macs, _ = get_model_complexity_info(_Bound(module, args), (1,), input_constructor=lambda _: {},
+        macs, _ = get_model_complexity_info(_Bound(), (1,), input_constructor=lambda _: {},
                                             as_strings=False, print_per_layer_stat=False, ost=io.StringIO(),
                                             backend="pytorch")
     if macs is None:
@@ -270,6 +274,7 @@ def _ptflops(module: nn.Module, args: tuple) -> int:
 
 
 def _fvcore(module: nn.Module, args: tuple) -> int:
+    import torch
     from fvcore.nn import FlopCountAnalysis
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)

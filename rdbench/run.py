@@ -201,7 +201,7 @@ def _plugin(codec_name: str) -> str:
 
 
 def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: Sequence[str],
-                 out_path: str | Path) -> Path:
+                 out_path: str | Path, features_dir: str | Path | None = None) -> Path:
     """Compute every metric for every image of a coded cell; writes the cell JSON.
 
     Metrics are named as in the config: ``name`` or ``name:variant``. Values already measured for the
@@ -211,13 +211,19 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     reruns it, and in ``.measuring.json``, the images measured so far by a job that was killed. An image too small for a metric gets ``null`` for it and the
     reason under ``metric_errors``; the other metrics still count. A metric's warnings (MS-SSIM on
     fewer than five scales, say) are kept under ``metric_notes``.
+
+    Reference-side work (LPIPS and DISTS features of each reference image) is done once per image and
+    metric description and kept in `features_dir` (default: ``features/`` beside the dataset's
+    ``images/``) for every cell of the dataset (:mod:`rdbench.metrics.reference`).
     """
     from rdbench.metrics import resolve
+    from rdbench.metrics.reference import ReferenceFeatures
 
     coding = results.read_json(coding_path)
     chosen = {name: resolve(name) for name in metric_names}
     described = {name: m.describe() for name, m in chosen.items()}
     coded_dir, src_dir = Path(coding_path).parent, Path(index_path).parent
+    store = ReferenceFeatures(features_dir if features_dir is not None else src_dir.parent / "features")
     cache, partial = coded_dir / ".measured.json", coded_dir / ".measuring.json"
     for target in (out_path, cache, partial):
         atomic.remove_stale(target)
@@ -238,7 +244,8 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
             ref, dist = images.read_png(src_dir / f"{rec['image']}.png"), images.read_png(recon_path)
             computed += len(todo)
             for name in todo:
-                values[name], error, note = _measure(chosen[name], ref, dist)
+                values[name], error, note = _measure(chosen[name], ref, dist,
+                                                     lambda m=chosen[name]: store.get(m, ref, rec["png_sha256"]))
                 for kept, message in ((errors, error), (notes, note)):
                     if message:
                         kept[name] = message
@@ -255,8 +262,9 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
     results.write_json(out_path, cell)
     results.write_json(cache, cell)
     partial.unlink(missing_ok=True)
-    log.info("%s %s %s: %d metric value(s) computed, %d reused", coding["dataset"], coding["codec"],
-             coding["point_label"], computed, len(records) * len(chosen) - computed)
+    log.info("%s %s %s: %d metric value(s) computed, %d reused; reference features: %d computed, %d loaded",
+             coding["dataset"], coding["codec"], coding["point_label"], computed,
+             len(records) * len(chosen) - computed, store.computed, store.loaded)
     return Path(out_path)
 
 
@@ -266,16 +274,17 @@ def _cell(coding: dict, described: dict, records: list[dict]) -> dict:
             "metrics": described, "records": records}
 
 
-def _measure(metric, reference, distorted) -> tuple[float | None, str, str]:
+def _measure(metric, reference, distorted, features=lambda: None) -> tuple[float | None, str, str]:
     """(value, error, caveat) of one metric on one pair: ``None`` and the reason for an image too small
-    for it; a caveat from its MetricWarnings (MS-SSIM on fewer than 5 scales), other warnings passed on."""
+    for it; a caveat from its MetricWarnings (MS-SSIM on fewer than 5 scales), other warnings passed on.
+    `features()` gives the metric's reference features (computed or loaded), or None."""
     from rdbench.metrics.common import ImageTooSmallError, MetricWarning
 
     value, error = None, ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            value = metric(reference, distorted)
+            value = metric(reference, distorted, features=features())
         except ImageTooSmallError as exc:
             error = str(exc)
     caveats = []

@@ -75,11 +75,11 @@ def test_a_measurement_killed_midway_resumes_from_the_next_image(coded, tmp_path
     out = tmp_path / "cells" / "50.json"
     real, calls = run._measure, []
 
-    def killed_at_the_third(metric, ref, dist):
+    def killed_at_the_third(metric, ref, dist, *features):
         if len(calls) == 2:
             raise KeyboardInterrupt  # as SIGTERM/SIGINT would, midway
         calls.append(1)
-        return real(metric, ref, dist)
+        return real(metric, ref, dist, *features)
 
     monkeypatch.setattr(run, "_measure", killed_at_the_third)
     with pytest.raises(KeyboardInterrupt):

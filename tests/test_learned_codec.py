@@ -212,7 +212,9 @@ def test_missing_weights_and_libraries(tmp_path, monkeypatch):
     status = _codec("bmshj2018-hyperprior", tmp_path).available()
     assert not status
     assert str(tmp_path / "bmshj2018-hyperprior") in status.reason
-    assert "rdbench learned import bmshj2018-hyperprior 1" in status.reason and "compressai.s3" in status.reason
+    assert "rdbench learned import bmshj2018-hyperprior 1" in status.reason and "rdbench learned list" in status.reason
+    # the URL is `rdbench learned list`'s (finding it imports compressai, which `rdbench codecs` must not)
+    assert create("bmshj2018-hyperprior").published_url(1).startswith("https://compressai.s3")
     status = create("treenet", weights_dir=tmp_path).available()
     assert not status and "point 1-4" in status.reason and "rdbench train treenet --point 1" in status.reason
     monkeypatch.setenv("RDBENCH_WEIGHTS", str(tmp_path / "env"))

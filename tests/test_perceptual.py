@@ -270,3 +270,20 @@ def test_small_images(cache):
     one = np.full((1, 1, 3), 10, np.uint8)
     for variant in ("piq", "official"):
         assert abs(dists(one, one, variant=variant)) < 1e-6 and dists(one, one + 100, variant=variant) > 0.1
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "alexnet"])
+def test_trunk_layers_are_torchvisions(arch):
+    """The trunk is built without importing torchvision (seconds per job), layer for layer the same."""
+    ours = networks.features(arch)
+    theirs = getattr(torchvision.models, arch)(weights=None).features
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [(k, v.shape) for k, v in theirs.state_dict().items()]
+
+
+def test_measuring_imports_no_torchvision():
+    import subprocess
+    import sys
+
+    code = "import sys; import rdbench.metrics.lpips, rdbench.metrics.dists; print('torchvision' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

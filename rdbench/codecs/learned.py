@@ -106,7 +106,8 @@ class LearnedCodec(Codec):
                 return Availability.no(f"{module} is not installed; install rdbench's pinned dependencies "
                                        f"(`pip install -e .` in the rdbench checkout)")
         target = ARCHITECTURES.get(self.architecture, "")
-        if importlib.util.find_spec(target.partition(":")[0]) is None:
+        # The top-level package only: finding a submodule would import its package (compressai: ~10 s).
+        if importlib.util.find_spec(target.partition(":")[0].split(".")[0]) is None:
             return Availability.no(f"architecture {self.architecture} ({target}) is not importable here")
         missing = [p for p in self.points()
                    if not (self.weights_file(p).is_file() and self.weights_file(p).with_suffix(".json").is_file())]
@@ -276,15 +277,18 @@ class CompressAIZooCodec(LearnedCodec):
                              f"choose one of {', '.join(map(str, sorted(cfgs[cls.name])))}")
         return dict(zip(cls.kwarg_names, cfgs[cls.name][point]))
 
-    def weights_source(self, point: int) -> str:
-        try:
-            from compressai.zoo.image import model_urls
+    @classmethod
+    def published_url(cls, point: int) -> str | None:
+        """The URL of CompressAI's published MSE checkpoint at `point` (imports compressai), if any."""
+        from compressai.zoo.image import model_urls
 
-            url = model_urls[self.name]["mse"][point]
-        except (ImportError, KeyError):
-            return super().weights_source(point)
-        return (f"download CompressAI's {url} (online) and run `rdbench learned import {self.name} {point} "
-                f"{url.rsplit('/', 1)[-1]}`, or " + super().weights_source(point))
+        return model_urls.get(cls.name, {}).get("mse", {}).get(point)
+
+    def weights_source(self, point: int) -> str:
+        # No URL here: it lives in compressai, whose import would make `rdbench codecs` take seconds.
+        return (f"download CompressAI's published checkpoint ({self.name} quality {point}; `rdbench learned list` "
+                f"prints its URL) and run `rdbench learned import {self.name} {point} FILE`, or "
+                + super().weights_source(point))
 
 
 class BMSHJ2018Factorized(CompressAIZooCodec):

@@ -7,7 +7,7 @@ EPILOG = """examples:
   rdbench learned import bmshj2018-hyperprior 3 bmshj2018-hyperprior-3-6d87be32.pth.tar
 
 `import` converts one of CompressAI's published MSE checkpoints (download it yourself when online: the
-URL is in `rdbench codecs`' reason for a missing point) into weights/<codec>/<point>.safetensors + .json.
+URL is in `rdbench learned list` for a missing point) into weights/<codec>/<point>.safetensors + .json.
 It reads the .pth.tar with torch.load(weights_only=True): that is the one place rdbench reads a
 pickle-based file, as your explicit step; weights_only refuses anything but tensors and plain containers.
 Afterwards only the safetensors file is used.
@@ -91,6 +91,13 @@ def import_checkpoint(args) -> int:
     return 0
 
 
+def _published_url(name: str, point: int) -> str | None:
+    from rdbench.codecs.learned import CompressAIZooCodec
+
+    cls = _learned_codecs().get(name)
+    return cls.published_url(point) if cls is not None and issubclass(cls, CompressAIZooCodec) else None
+
+
 def list_weights(args) -> int:
     import json
 
@@ -108,6 +115,8 @@ def list_weights(args) -> int:
         except WeightsError as exc:
             found = path.exists() or path.with_suffix(".json").exists()
             row.update(status="invalid" if found else "missing", detail=str(exc))
+            if not found and (url := _published_url(name, point)):
+                row["url"] = url
             rows.append(row)
             continue
         sha256 = file_sha256(path)  # the file's own, never only what its sidecar claims
@@ -124,5 +133,6 @@ def list_weights(args) -> int:
         sha = r.get("sha256", "")[:16]
         desc = f"{r['architecture']}({', '.join(f'{k}={v}' for k, v in r['kwargs'].items())})" if "kwargs" in r else ""
         print(f"{r['codec']:<22} {r['point']:>3}  {r['status']:<15} {sha:<16}  {desc}"
-              + (f"  -- {r['detail']}" if r["status"] == "invalid" else ""))
+              + (f"  -- {r['detail']}" if r["status"] == "invalid" else "")
+              + (f"  -- published: {r['url']}" if "url" in r else ""))
     return 1 if mismatch else 0

@@ -31,18 +31,29 @@ class Metric:
     variants: tuple[str, ...] = ()
     default_variant: str | None = None
     versions: dict[str, Any] = field(default_factory=dict)
+    # Reference-side work of ``fn``, reusable for every distorted version of one reference: a function
+    # of the reference (and variant) returning named tensors, or None for a size it does not cover.
+    # ``fn`` then takes them as ``features=`` and gives exactly the value it computes without them.
+    features: Callable[..., dict | None] | None = None
 
     def __call__(self, reference: np.ndarray, distorted: np.ndarray, **kwargs) -> float:
         check_pair(reference, distorted, self.name)
+        if kwargs.get("features") is None:
+            kwargs.pop("features", None)
         return float(self.fn(reference, distorted, **kwargs))
+
+    def reference_features(self, reference: np.ndarray) -> dict | None:
+        """What :attr:`features` computes for `reference` (None when the metric has no such step)."""
+        return None if self.features is None else self.features(reference)
 
     def with_variant(self, variant: str) -> "Metric":
         """This metric fixed to one of its variants, named ``name:variant`` (a column of its own)."""
         if variant not in self.variants:
             known = ", ".join(self.variants) or "none"
             raise ValueError(f"metric {self.name!r} has no variant {variant!r} (variants: {known})")
+        features = None if self.features is None else functools.partial(self.features, variant=variant)
         return replace(self, name=f"{self.name}:{variant}", fn=functools.partial(self.fn, variant=variant),
-                       default_variant=variant)
+                       default_variant=variant, features=features)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "higher_is_better": self.higher_is_better, "unit": self.unit,
@@ -50,12 +61,13 @@ class Metric:
 
 
 def metric(name: str, *, higher_is_better: bool, unit: str = "", variants: tuple[str, ...] = (),
-           default_variant: str | None = None, **versions: Any) -> Callable[[Callable[..., float]], Metric]:
-    """Decorator turning a function into a registered-ready :class:`Metric`."""
+           default_variant: str | None = None, features: Callable[..., dict | None] | None = None,
+           **versions: Any) -> Callable[[Callable[..., float]], Metric]:
+    """Decorator turning a function into a registered-ready :class:`Metric` (`features`: see Metric)."""
 
     def wrap(fn: Callable[..., float]) -> Metric:
         return Metric(name, fn, higher_is_better, unit, "identity" if higher_is_better else "one-minus",
-                      variants, default_variant, dict(versions))
+                      variants, default_variant, dict(versions), features)
 
     return wrap
 

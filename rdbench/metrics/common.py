@@ -46,10 +46,15 @@ def torch_device():
 
 def pair_tensor(reference: np.ndarray, distorted: np.ndarray, device=None, dtype=None):
     """Two HxWx3 uint8 images -> one 2x3xHxW tensor in [0, 1] (index 0 = reference)."""
+    return image_tensor(np.stack([reference, distorted]), device, dtype)
+
+
+def image_tensor(images: np.ndarray, device=None, dtype=None):
+    """An HxWx3 (or NxHxWx3) uint8 array -> a 1x3xHxW (Nx3xHxW) tensor in [0, 1]."""
     import torch
 
-    both = torch.from_numpy(np.stack([reference, distorted])).to(device or "cpu")
-    return both.permute(0, 3, 1, 2).to(dtype or torch.float32).div_(255.0)
+    batch = torch.from_numpy(images if images.ndim == 4 else images[None]).to(device or "cpu")
+    return batch.permute(0, 3, 1, 2).to(dtype or torch.float32).div_(255.0)
 
 
 @contextlib.contextmanager

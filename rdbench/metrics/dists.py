@@ -18,7 +18,9 @@ DISTS_pytorch itself only resizes when its caller asks (``prepare_image(resize=T
 follows the paper so that its tables can be regenerated; the manifest records the variant of every value.
 
 Lower is better, 0 for identical images; BD-rate uses 1 - DISTS. Runs on the metrics device in
-float32 (TF32 off), the pair as one batch. The statistics are per-tile sums (float32 cascade sums,
+float32 (TF32 off), the pair as one batch: always, because at piq's 256 px size oneDNN's convolutions
+give other float32 sums for a batch of 1 than for a batch of 2, so computing the reference's taps once
+(as LPIPS does, where they are the same) would change the committed values in their last digits. The statistics are per-tile sums (float32 cascade sums,
 ~1e-7 relative) totalled in float64, so large images are tiled exactly
 (:func:`rdbench.metrics.networks.tiled_taps`). Any size works (L2 pooling rounds up); a 1x1 image
 gives a value computed from single-position maps.

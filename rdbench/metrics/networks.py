@@ -1,7 +1,8 @@
 """VGG16 and AlexNet feature trunks for LPIPS and DISTS, with exact tiling for large images.
 
-The trunks are torchvision's ``vgg16(weights=None).features`` and ``alexnet(weights=None).features``
-with the pinned ImageNet weights of :mod:`rdbench.metrics.weights` loaded layer by layer (every
+The trunks are the layers of torchvision's ``vgg16().features`` and ``alexnet().features``, built here
+from plain torch modules (importing torchvision costs seconds per job: it imports torch._dynamo), with
+the pinned ImageNet weights of :mod:`rdbench.metrics.weights` loaded layer by layer (every
 shape checked). A :class:`Trunk` maps Nx3xHxW images in [0, 1] to the list of tapped feature maps:
 
     lpips vgg16  : relu1_2 relu2_2 relu3_3 relu4_3 relu5_3     strides 1 2 4 8 16
@@ -63,34 +64,55 @@ def build_trunk(spec: TrunkSpec, device, cache: Path | None = None):
     return _cached_trunk(spec, str(device), str(cache or pinned_weights.weights_dir()))
 
 
+# torchvision's `features` layer lists: (out channels, kernel, stride, padding) per convolution, each
+# followed by an in-place ReLU; "M" a max pooling (kernel, stride). tests/test_perceptual.py compares them.
+FEATURES = {
+    "vgg16": [(64, 3, 1, 1), (64, 3, 1, 1), ("M", 2, 2), (128, 3, 1, 1), (128, 3, 1, 1), ("M", 2, 2),
+              (256, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1), ("M", 2, 2), (512, 3, 1, 1), (512, 3, 1, 1),
+              (512, 3, 1, 1), ("M", 2, 2), (512, 3, 1, 1), (512, 3, 1, 1), (512, 3, 1, 1), ("M", 2, 2)],
+    "alexnet": [(64, 11, 4, 2), ("M", 3, 2), (192, 5, 1, 2), ("M", 3, 2), (384, 3, 1, 1), (256, 3, 1, 1),
+                (256, 3, 1, 1), ("M", 3, 2)],
+}
+
+
+def features(arch: str) -> torch.nn.Sequential:
+    """The `features` trunk of torchvision's `arch` (same layers and indices), with uninitialised weights."""
+    layers, channels = [], 3
+    for out, kernel, stride, *padding in FEATURES[arch]:
+        if out == "M":
+            layers.append(torch.nn.MaxPool2d(kernel_size=kernel, stride=stride))
+            continue
+        layers += [torch.nn.Conv2d(channels, out, kernel_size=kernel, stride=stride, padding=padding[0]),
+                   torch.nn.ReLU(inplace=True)]
+        channels = out
+    return torch.nn.Sequential(*layers)
+
+
 @functools.lru_cache(maxsize=8)
 def _cached_trunk(spec: TrunkSpec, device: str, cache: str):
-    import torchvision
-
     tensors = pinned_weights.load(spec.arch, Path(cache))
-    builder = {"vgg16": torchvision.models.vgg16, "alexnet": torchvision.models.alexnet}[spec.arch]
-    with torch.device("meta"):  # no random init of the 100M-parameter classifier we never use
-        features = builder(weights=None).features
-    convs = [(name, m) for name, m in features.named_children() if isinstance(m, torch.nn.Conv2d)]
+    with torch.device("meta"):  # the pinned weights replace these: no random init
+        layers = features(spec.arch)
+    convs = [(name, m) for name, m in layers.named_children() if isinstance(m, torch.nn.Conv2d)]
     if len(tensors) != 2 * len(convs):
         raise pinned_weights.WeightsError(f"{spec.arch}.safetensors has {len(tensors) // 2} conv layers, "
-                                          f"torchvision's {spec.arch} has {len(convs)}")
+                                          f"the {spec.arch} trunk has {len(convs)}")
     state = {}
     for i, (name, conv) in enumerate(convs):
         for part in ("weight", "bias"):
             t = tensors[f"conv{i}.{part}"]
             if tuple(t.shape) != tuple(getattr(conv, part).shape):
                 raise pinned_weights.WeightsError(
-                    f"{spec.arch} conv{i} ({name}) {part}: pinned shape {tuple(t.shape)}, torchvision expects "
+                    f"{spec.arch} conv{i} ({name}) {part}: pinned shape {tuple(t.shape)}, the trunk expects "
                     f"{tuple(getattr(conv, part).shape)}")
             state[f"{name}.{part}"] = t
-    features.load_state_dict(state, strict=True, assign=True)
+    layers.load_state_dict(state, strict=True, assign=True)
     if spec.pooling == "l2":
-        for name, m in list(features.named_children()):
+        for name, m in list(layers.named_children()):
             if isinstance(m, torch.nn.MaxPool2d):
-                setattr(features, name, L2Pool())
+                setattr(layers, name, L2Pool())
     bounds, strides = LAYOUT[spec.arch]
-    stages = [features[a:b] for a, b in zip(bounds, bounds[1:])]
+    stages = [layers[a:b] for a, b in zip(bounds, bounds[1:])]
     trunk = Trunk(stages, strides, spec).to(device).eval()
     trunk.requires_grad_(False)
     return trunk

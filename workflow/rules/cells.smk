@@ -73,8 +73,5 @@ rule availability:
         datasets_skipped=DATASETS_SKIPPED,
     log:
         f"{LOGS}/availability.log",
-    run:
-        from rdbench.results import write_json
-
-        write_json(output[0], {"available": params.ready, "skipped": params.skipped,
-                               "datasets_skipped": params.datasets_skipped})
+    script:
+        "../scripts/availability.py"

@@ -35,7 +35,5 @@ rule runtime_table:
         datasets=DATASETS,
     log:
         f"{LOGS}/report/runtime.log",
-    run:
-        from rdbench.report.runtime import write_runtime
-
-        write_runtime(dict(zip(params.datasets, input.rd)), Path(output[0]).parent)
+    script:
+        "../scripts/runtime.py"

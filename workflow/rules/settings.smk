@@ -3,7 +3,7 @@
 # changed setting is written by the rule below, so the jobs that list it rerun. Needs RESULTS.
 from pathlib import Path
 
-from rdbench.results import STAMP_DIGEST, date_setting, setting_stamp, write_setting
+from rdbench.results import STAMP_DIGEST, date_setting, setting_stamp
 
 SETTING_VALUES = {}  # stamp file stem -> value
 
@@ -23,8 +23,8 @@ rule setting:
     wildcard_constraints:
         stamp=f"[^/]+-{STAMP_DIGEST}",
     localrule: True
-    run:
-        write_setting(output[0], params.value)
+    script:
+        "../scripts/setting.py"
 
 
 def setting_stamps():
