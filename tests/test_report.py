@@ -447,7 +447,7 @@ def test_workflow_rules_make_the_report_targets(bench, tmp_path):
     rules = Path(__file__).resolve().parent.parent / "workflow" / "rules" / "report.smk"
     (tmp_path / "Snakefile").write_text(
         'configfile: "config.yaml"\nRESULTS = config["results"]\nDATASETS = list(config["datasets"])\n'
-        'METRICS = list(config["metrics"])\nRD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)\n'
+        'TABLE_DATASETS = DATASETS\nMETRICS = list(config["metrics"])\nRD_CSVS = expand(f"{RESULTS}/{{dataset}}/rd.csv", dataset=DATASETS)\n'
         'LOGS = f"{RESULTS}/logs"\n'
         f'AVAILABILITY = f"{{RESULTS}}/availability.json"\ninclude: "{rules.with_name("settings.smk")}"\n'
         f'include: "{rules}"\n'

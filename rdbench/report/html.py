@@ -67,10 +67,6 @@ BD {{ settings }}.</p>
 
 {% if complexity %}<h2 id="complexity">Complexity</h2>
 {% for t in complexity %}{{ t | safe }}{% endfor %}{% endif %}
-{% if runtime %}<h2 id="runtime">Runtime</h2>
-<p class="meta">Wall-clock seconds per image on the machine of the run (one process; its host is in each cell's
-manifest), median and interquartile range over the images.</p>
-{{ runtime | safe }}{% endif %}
 
 <h2 id="rd-curves">RD curves</h2>
 {% for ds in datasets %}<h3>{{ ds.name }}</h3>
@@ -78,6 +74,11 @@ manifest), median and interquartile range over the images.</p>
  src="data:image/svg+xml;base64,{{ p.data }}"><figcaption class="meta">{{ p.caption }}</figcaption></figure>
 {% else %}<p class="meta">No plots found in {{ plots_dir }}.</p>{% endfor %}</div>
 {% endfor %}
+
+{% if runtime %}<h2 id="runtime">Runtime</h2>
+<p class="meta">Wall-clock seconds per image on the machine of the run (one process; its host is in each cell's
+manifest), median and interquartile range over the images.</p>
+{{ runtime | safe }}{% endif %}
 
 {% if figures %}<h2 id="learned">Learned codecs: training progress and latent ablations</h2>
 <div class="plots">{% for f in figures %}<figure><img alt="{{ f.caption }}" style="max-width:100%"
