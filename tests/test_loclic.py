@@ -30,12 +30,7 @@ from rdbench.models.mlicpp import anchor_mask  # noqa: E402
 RANDOM = "random init (g_a output x 8): format and determinism tests only, not a trained codec"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: torch on one thread per xdist worker
 
 
 def _fine_parts(model):

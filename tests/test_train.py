@@ -25,12 +25,7 @@ from rdbench.training.models import TREENET_LAMBDAS, TrainSetupError, lambdas_fo
 from rdbench.training.step import _entropy_bottleneck_forward, scaled_lr
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py: torch on one thread per xdist worker
 
 
 def _source_photos(kodak_dir: Path) -> list[Path]:
