@@ -83,7 +83,8 @@ def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, st
         try:
             registry.names()
         except Exception as exc:
-            problems.append(f"plugins: {exc}")
+            if f"plugins: {exc}" not in problems:  # one broken file breaks both registries: say it once
+                problems.append(f"plugins: {exc}")
     if problems:
         raise ConfigError(f"the config has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
     try:

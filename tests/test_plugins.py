@@ -154,3 +154,17 @@ def test_a_plugin_folder_that_is_not_there_is_named(plugin_env, tmp_path):
         codecs.names()
     with pytest.raises(ConfigError, match=r"plugins: .*elsewhere is not a folder"):
         use_plugins({"plugins": [str(tmp_path / "elsewhere")]})
+
+
+def test_the_workflow_check_names_a_broken_plugin_file_once(plugin_env, tmp_path):
+    from rdbench.config import ConfigError, check
+
+    bad = write(tmp_path / "p", "broken.py", "import no_such_module_here\n")
+    plugin_env(bad.parent)
+    config = {"datasets": [str(tmp_path)], "codecs": {"jpeg": {}, "webp": {}}, "metrics": ["psnr-rgb"],
+              "anchor": "jpeg", "published": {}}
+    with pytest.raises(ConfigError) as err:
+        check(config)
+    message = str(err.value)
+    assert message.count("broken.py is broken") == 1 and "the config has 1 problem(s)" in message
+    assert "ModuleNotFoundError: No module named 'no_such_module_here'" in message and "codecs: jpeg" not in message

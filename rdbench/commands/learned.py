@@ -134,8 +134,12 @@ def list_weights(args) -> int:
 
     from rdbench.models.weights import WeightsError, file_sha256, read_sidecar, weights_path, weights_root
 
+    from rdbench.codecs.checkpoint import CheckpointCodec
+
     root = weights_root(args.weights_dir)
-    wanted = {(name, p) for name, cls in _learned_codecs().items() for p in cls.default_points}
+    # `learned` (and its subclasses) read files named by their options, not files under the weights root
+    wanted = {(name, p) for name, cls in _learned_codecs().items() if not issubclass(cls, CheckpointCodec)
+              for p in cls.default_points}
     wanted |= {(f.parent.name, int(f.stem)) for f in root.glob("*/*.safetensors") if f.stem.isdigit()}
     rows = []
     for name, point in sorted(wanted):
