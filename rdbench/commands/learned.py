@@ -17,14 +17,13 @@ and plain containers), the one place rdbench reads a pickle-based file, as your 
 only on files you made or downloaded yourself. Afterwards only the safetensors file is used. Both write
 where you say (--out / --weights-dir) or into $RDBENCH_WEIGHTS, never into the rdbench checkout unasked.
 """
-PICKLE_NOTE = ("reading {file} with torch.load(weights_only=True): this executes pickle (restricted to tensors "
-               "and plain containers); do this only for your own files")
 
 
 def configure(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = sub.add_parser("import", help="convert a CompressAI .pth.tar checkpoint to safetensors + sidecar",
-                       description="Convert a CompressAI checkpoint to weights/<ARCH>/<QUALITY>.safetensors + .json. "
+                       description="Convert a checkpoint of a CompressAI zoo architecture to <weights dir>/<ARCH>/<QUALITY>.safetensors "
+                       "+ .json (--weights-dir, else $RDBENCH_WEIGHTS). "
                        "CHECKPOINT is a pickle-based file: it is read with torch.load(weights_only=True), which "
                        "admits only tensors and plain containers; run this only on files you downloaded yourself.")
     p.add_argument("codec", metavar="ARCH", help="a CompressAI zoo codec, e.g. bmshj2018-hyperprior")
@@ -79,7 +78,7 @@ def import_checkpoint(args) -> int:
     from compressai.zoo.pretrained import load_pretrained
 
     from rdbench.codecs.learned import CompressAIZooCodec, save_weights, weights_path
-    from rdbench.models.convert import output_root, read_state
+    from rdbench.models.convert import PICKLE_NOTE, output_root, read_state
     from rdbench.models.weights import file_sha256
 
     zoo = {name: cls for name, cls in _learned_codecs().items() if issubclass(cls, CompressAIZooCodec)}

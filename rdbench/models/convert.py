@@ -17,6 +17,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+PICKLE_NOTE = ("reading {file} with torch.load(weights_only=True): this executes pickle (restricted to tensors "
+               "and plain containers); do this only for your own files")
+
 
 def output_root(named: str | os.PathLike | None, flag: str) -> Path:
     """Where converted weights go: the folder the user names, else $RDBENCH_WEIGHTS; else an error."""
@@ -65,8 +68,7 @@ def convert(args) -> int:
         raise FileExistsError(f"{out} exists; pass --force to replace it")
     kwargs = parse_kwargs(args.kwargs)
     cls = import_target(args.model)  # the model class first: a wrong name fails before any pickle is read
-    print(f"reading {source} with torch.load(weights_only=True): this executes pickle (restricted to tensors and "
-          "plain containers); do this only for your own files", file=sys.stderr)
+    print(PICKLE_NOTE.format(file=source), file=sys.stderr)
     state = read_state(source)
     import torch
 
