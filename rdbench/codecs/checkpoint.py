@@ -162,8 +162,7 @@ class CheckpointCodec(LearnedCodec):
                 "torch": version("torch"), "compressai": version("compressai"), "device": self.device,
                 "intra_op_threads": 1 if self.device == "cpu" else None,
                 "entropy_coding": "CompressAI's range coder, on the CPU",
-                "cdf_tables": {str(p): _load(self.model, self.kwargs, self._files[p], self.device)[1]["cdf_tables"]
-                               for p in self.points()},
+                "cdf_tables": {str(p): _cdf_tables(self._files[p]) for p in self.points()},
                 **{k: base[k] for k in ("padding", "bitstream", "rate", "reconstruction")}}
 
 
@@ -195,6 +194,23 @@ def _provenance(path: Path) -> dict[str, Any]:
         if isinstance(made, dict) and made.get("sha256") == out["sha256"] and "converted_from" in made:
             out.update(source=made.get("source", SOURCE), converted_from=made["converted_from"])
     return out
+
+
+STORED = "stored in the file"
+
+
+def _cdf_tables(path: Path) -> str:
+    """Whether the file holds the entropy coders' CDF tables (from its header: no tensor is read)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            shapes = [f.get_slice(k).get_shape() for k in f.keys() if k.endswith("_quantized_cdf")]
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({type(exc).__name__}: {exc})") from exc
+    if shapes and all(0 not in shape for shape in shapes):
+        return STORED
+    return "computed at load by update(force=True) (the file has none)"
 
 
 def _load(target: str, kwargs: dict, path: Path, device: str):
@@ -234,11 +250,9 @@ def _build(target: str, kwargs: dict, path: Path, device: str):
     except (RuntimeError, KeyError, ValueError) as exc:
         raise WeightsError(f"{path} does not fit {target}({', '.join(f'{k}={v}' for k, v in kwargs.items())}): "
                            f"{str(exc)[:600]}; check `model` and `kwargs`") from exc
-    empty = [k for k, v in state.items() if k.endswith("_quantized_cdf") and v.numel() == 0]
-    cdf_tables = "stored in the file"
-    if empty or not any(k.endswith("_quantized_cdf") for k in state):
+    cdf_tables = _cdf_tables(path)
+    if cdf_tables != STORED:
         model.update(force=True)
-        cdf_tables = "computed at load by update(force=True) (the file has none)"
     model = model.eval().to(device)
     return model, {"path": str(path), "sha256": sha256, "model": target, "kwargs": dict(kwargs),
                    "cdf_tables": cdf_tables, "architecture": "checkpoint"}
