@@ -54,6 +54,17 @@ def codec_setting(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {**options, "weights_sha256": {p: datasets.sha256_file(f) for p, f in files.items() if f.is_file()}}
 
 
+def use_plugins(config: Mapping[str, Any]) -> None:
+    """Apply the ``plugins:`` setting (folders of one-file plugins, relative to the working directory):
+    it replaces the default folders (the checkout's codecs/ and metrics/) for this run and its jobs."""
+    from rdbench import plugins
+
+    try:
+        plugins.use(config.get("plugins"))
+    except plugins.PluginError as exc:
+        raise ConfigError(f"the config has 1 problem(s):\n- {exc}") from exc
+
+
 def unavailable_datasets(config: Mapping[str, Any]) -> dict[str, str]:
     """Registered datasets of the config that cannot be had here -> why (``rdbench.datasets.unavailable``). A
     folder that is not there is a config problem instead (:func:`check`)."""
@@ -68,6 +79,14 @@ def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, st
     from rdbench.report.build import check_published
 
     problems: list[str] = []
+    for registry in _registries():  # a broken or duplicate plugin file: said once, not once per codec
+        try:
+            registry.names()
+        except Exception as exc:
+            if f"plugins: {exc}" not in problems:  # one broken file breaks both registries: say it once
+                problems.append(f"plugins: {exc}")
+    if problems:
+        raise ConfigError(f"the config has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
     try:
         check_published(config.get("published") or {})
     except Exception as exc:  # a curve listed under another dataset (CompressAI's CLIC test split), a bad entry
@@ -102,6 +121,13 @@ def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, st
     if problems:
         raise ConfigError(f"the config has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
     return ready, skipped
+
+
+def _registries():
+    from rdbench.codecs import codecs
+    from rdbench.metrics import metrics
+
+    return codecs, metrics
 
 
 def _folder_problems(entry: str) -> list[str]:

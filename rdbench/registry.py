@@ -1,8 +1,10 @@
-"""A name -> object registry fed by entry points, shared by codecs and metrics.
+"""A name -> object registry fed by entry points and plugin files, shared by codecs and metrics.
 
 Entries are lazy ``"module:attr"`` strings until first looked up, so listing codecs never imports
-torch. Built-ins and third-party plugins arrive the same way: through an entry-point group
-(``rdbench.codecs``, ``rdbench.metrics``) declared in a package's ``pyproject.toml``.
+torch. Built-ins and packaged plugins arrive the same way: through an entry-point group
+(``rdbench.codecs``, ``rdbench.metrics``) declared in a package's ``pyproject.toml``. One-file plugins
+(``codecs/*.py``, ``metrics/*.py``: :mod:`rdbench.plugins`) arrive through the `files` hook, after the
+entry points; a name given twice, by any two of them, is refused naming both.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -25,12 +27,15 @@ class RegistryError(KeyError):
 class Registry(Generic[T]):
     """Maps names to objects. Duplicates raise; unknown names suggest the closest ones."""
 
-    def __init__(self, kind: str, group: str | None = None):
+    def __init__(self, kind: str, group: str | None = None,
+                 files: Callable[[], list[tuple[str, Any, str]]] | None = None):
         self.kind = kind
         self.group = group
+        self.files = files  # () -> [(name, object, origin)] of the plugin files, re-read by rediscover()
         self._entries: dict[str, Any] = {}  # name -> object, or "module:attr" not yet imported
-        self._origin: dict[str, str] = {}  # name -> distribution that provided it
+        self._origin: dict[str, str] = {}  # name -> distribution (or plugin file) that provided it
         self._discovered = group is None
+        self._files_read = files is None
         self._frozen = False
 
     def register(self, name: str, obj: T | str, origin: str = "runtime") -> None:
@@ -73,9 +78,30 @@ class Registry(Generic[T]):
             entry = self._entries[name] = _load(entry, f"{self.kind} {name!r}")
         return entry
 
-    def _discover(self) -> None:
-        if self._discovered:
+    def rediscover(self) -> None:
+        """Drop what the plugin files gave and read them again on the next lookup (other folders)."""
+        if self.files is None:
             return
+        for name in [n for n, o in self._origin.items() if o.startswith("plugin file ")]:
+            del self._entries[name], self._origin[name]
+        self._files_read = False
+
+    def _discover(self) -> None:
+        if not self._discovered:
+            self._discover_entry_points()
+        if not self._files_read:
+            self._files_read = True
+            try:
+                for name, obj, origin in self.files():
+                    if name in self._entries:
+                        raise RegistryError(f"{self.kind} {name!r} is defined twice: by {self._origin[name]} and "
+                                            f"by {origin}; rename one (its `name`) or remove it")
+                    self._entries[name], self._origin[name] = obj, origin
+            except Exception:
+                self.rediscover()  # every lookup reports a broken or duplicate plugin file, not only the first
+                raise
+
+    def _discover_entry_points(self) -> None:
         self._discovered = True
         for ep in entry_points(group=self.group):
             dist = ep.dist.name if ep.dist is not None else "unknown distribution"

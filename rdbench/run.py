@@ -188,7 +188,11 @@ def _map(fn, entries: Sequence[dict], threads: int) -> tuple[list[dict], list[st
 
 
 def _plugin(codec_name: str) -> str:
+    """Where the codec comes from: a distribution and its version, or a plugin file and its sha256."""
     origin = codecs.origin(codec_name)
+    if origin.startswith("plugin file "):
+        path = origin.removeprefix("plugin file ")
+        return f"{origin} (sha256 {datasets.sha256_file(path)})"
     try:
         from importlib.metadata import version
 
@@ -341,9 +345,14 @@ def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | 
     out = Path(out)
     options = dict(options or {})
     codec = create(codec_name, **options)
+    if points:  # only these: the availability check and the manifest cover exactly what runs
+        options["points"] = [codec.parse_point(p) for p in points]
+        codec = create(codec_name, **options)
     for name in metric_names:
         resolve(name)
-    labels = [point_label(codec.parse_point(p)) for p in points] if points else [point_label(p) for p in codec.points()]
+    if not (status := codec.available()):
+        raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
+    labels = [point_label(p) for p in codec.points()]
     ds = datasets.resolve(dataset)
     content = provenance.dataset_hash([datasets.sha256_file(p) for p in _selected(ds.images, max_images)])
     results.check_one_dataset(sorted((out / "cells" / ds.name).glob("*/*.json")),

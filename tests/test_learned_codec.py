@@ -267,8 +267,11 @@ def test_import_compressai_checkpoint(tmp_path, images, capsys):
     args = ["learned", "import", "bmshj2018-factorized", "1", str(ckpt), "--weights-dir", str(root)]
     assert cli_main(args) == 0
     meta = json.loads(weights_path("bmshj2018-factorized", 1, root).with_suffix(".json").read_text())
-    assert meta["kwargs"] == {"N": 128, "M": 192} and meta["lambda"] == 0.0018
+    assert meta["kwargs"] == {"N": 128, "M": 192}
     assert meta["source"]["file"] == ckpt.name
+    # not CompressAI's published file (its sha256 is not the URL's): no published lambda or metric is claimed
+    assert meta["source"]["kind"] == "the user's checkpoint" and "lambda" not in meta and "metric" not in meta
+    assert "published" not in meta["notes"].replace("not CompressAI's published", "")
     loaded, _ = load_model("bmshj2018-factorized", 1, root)
     assert torch.equal(loaded.g_a[0].weight, model.g_a[0].weight)
     codec = _codec("bmshj2018-factorized", root)

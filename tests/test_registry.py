@@ -38,6 +38,19 @@ def test_builtin_codecs_arrive_through_the_entry_point_group():
         assert codecs.origin(name) == "rdbench"
 
 
+def test_every_entry_point_of_pyproject_is_installed():
+    """A stale install (pyproject.toml changed since `pip install -e .`) would hide a new built-in codec."""
+    import tomllib
+    from pathlib import Path
+
+    from rdbench.metrics import metrics
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    for group, registry in (("rdbench.codecs", codecs), ("rdbench.metrics", metrics)):
+        missing = sorted(set(project["entry-points"][group]) - set(registry.names()))
+        assert not missing, f"{group} {missing} not installed: run `pip install -e .` (or `make setup`) again"
+
+
 @pytest.fixture
 def third_party_plugin(tmp_path, monkeypatch):
     """A package that is not rdbench, declaring a codec in the rdbench.codecs group."""

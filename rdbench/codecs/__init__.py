@@ -1,10 +1,18 @@
-"""Codec registry. Built-ins and plugins both come from the ``rdbench.codecs`` entry-point group."""
+"""Codec registry. Built-ins and packaged plugins come from the ``rdbench.codecs`` entry-point group,
+one-file plugins from the plugin folders (top-level ``codecs/``; :mod:`rdbench.plugins`)."""
 
 from rdbench.codecs.base import Availability, Codec, CodecError, Point, point_label
 from rdbench.codecs.options import check_options
 from rdbench.registry import Registry
 
-codecs: Registry[type[Codec]] = Registry("codec", group="rdbench.codecs")
+
+def _plugin_files():
+    from rdbench import plugins
+
+    return plugins.found("codec")
+
+
+codecs: Registry[type[Codec]] = Registry("codec", group="rdbench.codecs", files=_plugin_files)
 
 
 def create(name: str, **options) -> Codec:

@@ -43,17 +43,23 @@ PADDINGS = ("replicate-centred", "zero-bottom-right")
 
 
 @contextmanager
-def coding_context() -> Iterator[None]:
-    """CPU, one intra-op thread (set per calling thread, restored after), no autograd."""
+def coding_context(device: str = "cpu") -> Iterator[None]:
+    """One intra-op thread (set per calling thread, restored after), no autograd; on ``cuda`` also
+    cuDNN's deterministic kernels without autotuning (restored after)."""
     import torch
 
     threads = torch.get_num_threads()
+    cudnn = torch.backends.cudnn
+    flags = (cudnn.deterministic, cudnn.benchmark)
     torch.set_num_threads(1)
+    if device != "cpu":
+        cudnn.deterministic, cudnn.benchmark = True, False
     try:
         with torch.no_grad():
             yield
     finally:
         torch.set_num_threads(threads)
+        cudnn.deterministic, cudnn.benchmark = flags
 
 
 class LearnedCodec(Codec):
@@ -119,6 +125,10 @@ class LearnedCodec(Codec):
                 f"{self.weights_source(missing[0])}; or set RDBENCH_WEIGHTS / weights_dir to a folder with them")
         return Availability.yes()
 
+    def coding_device(self) -> str:
+        """Where the networks run ("cpu"; the ``learned`` codec may say "cuda"). Entropy coding is on the CPU."""
+        return "cpu"
+
     def _model(self, point: int):
         model, meta = cached_model(self.name, point, self.weights_dir)
         if meta["architecture"] != self.architecture:
@@ -159,8 +169,8 @@ class LearnedCodec(Codec):
         model, meta = self._model(point)
         rgb = read_png(src_png)
         height, width = rgb.shape[:2]
-        x = to_tensor(self._padded(model, rgb))
-        with coding_context():
+        x = to_tensor(self._padded(model, rgb)).to(self.coding_device())
+        with coding_context(self.coding_device()):
             out = model.compress(x)
         fmt.write(bitstream, fmt.LearnedBitstream(
             model=self.name, point=point, fingerprint=bytes.fromhex(meta["sha256"])[:fmt.FINGERPRINT_BYTES],
@@ -183,7 +193,7 @@ class LearnedCodec(Codec):
                 "weights that encoded it (or re-encode with these)")
         m = self._pad_multiple(model)
         ph, pw = -(-bs.height // m) * m, -(-bs.width // m) * m
-        with coding_context():
+        with coding_context(self.coding_device()):
             try:
                 x_hat = model.decompress(bs.strings, bs.shape)["x_hat"]
             except (ValueError, IndexError, RuntimeError, TypeError) as exc:
@@ -206,8 +216,8 @@ class LearnedCodec(Codec):
 
         model, _ = self._model(self.parse_point(point))
         rgb = read_png(src_png)
-        x = to_tensor(self._padded(model, rgb))
-        with coding_context():
+        x = to_tensor(self._padded(model, rgb)).to(self.coding_device())
+        with coding_context(self.coding_device()):
             likelihoods = model(x)["likelihoods"]
         bits = sum(float(-torch.log2(p).sum()) for p in likelihoods.values())
         return bits / (rgb.shape[0] * rgb.shape[1])

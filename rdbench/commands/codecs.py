@@ -15,6 +15,7 @@ def run(args) -> int:
     import json
 
     from rdbench.codecs import codecs, create, point_label
+    from rdbench.registry import RegistryError
 
     rows = []
     for name in codecs.names():
@@ -25,8 +26,10 @@ def run(args) -> int:
             rows.append({"codec": name, "available": status.ok, "point_kind": codec.point_kind,
                          "points": points, "reason": status.reason, "plugin": codecs.origin(name)})
         except Exception as exc:  # a broken plugin is listed with its error, not hidden
+            loaded = not isinstance(exc, RegistryError)  # it loaded, but needs options to be created
             rows.append({"codec": name, "available": False, "point_kind": "", "points": [],
-                         "reason": f"plugin failed to load: {exc}", "plugin": codecs.origin(name)})
+                         "reason": f"needs options: {exc}" if loaded else f"plugin failed to load: {exc}",
+                         "plugin": codecs.origin(name)})
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0

@@ -1,9 +1,17 @@
-"""Metric registry, fed by the ``rdbench.metrics`` entry-point group (built-ins included)."""
+"""Metric registry, fed by the ``rdbench.metrics`` entry-point group (built-ins included) and by the
+one-file plugins of the plugin folders (top-level ``metrics/``; :mod:`rdbench.plugins`)."""
 
 from rdbench.metrics.base import Metric, check_pair, metric
 from rdbench.registry import Registry
 
-metrics: Registry[Metric] = Registry("metric", group="rdbench.metrics")
+
+def _plugin_files():
+    from rdbench import plugins
+
+    return plugins.found("metric")
+
+
+metrics: Registry[Metric] = Registry("metric", group="rdbench.metrics", files=_plugin_files)
 
 
 def resolve(spec: str) -> Metric:

@@ -9,6 +9,9 @@ from rdbench import results as results_files
 from rdbench.images import MAX_PIXELS
 
 validate(config, schema="../schemas/config.schema.yaml")
+# `plugins:` names the folders of one-file plugins (default: the checkout's codecs/ and metrics/); it is
+# exported as RDBENCH_PLUGINS, so every job registers the same codecs and metrics as this check.
+rdconfig.use_plugins(config)
 # Every config problem (datasets, codecs and their options, metrics, anchor) stops the workflow here,
 # before any job runs, all of them in one message. Available codecs get cells; the others are
 # skipped with their reason, logged and in availability.json.
@@ -47,7 +50,7 @@ def codec_threads(name):
 # What each job asks a cluster for, in the resources every executor plugin reads (SLURM, Kubernetes, ...):
 # mem_mb is the peak memory with room to spare, runtime the minutes of a whole job, and a retry
 # (`--retries`, profiles/slurm) asks for `attempt` times as long. Measured needs: docs/cluster.md.
-LEARNED = {"treenet", "loclic", "jpegai", "bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean",
+LEARNED = {"learned", "treenet", "loclic", "jpegai", "bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean",
            "cheng2020-anchor"}
 PERCEPTUAL = {"nlpd", "lpips", "dists"}
 
