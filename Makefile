@@ -22,7 +22,8 @@ weights: setup
 bench: setup weights
 	$(BIN)/snakemake --cores $(CORES)  # settings: profiles/default/config.yaml
 
-# pytest exits 5 when it collects no test: that must fail, not pass silently.
+# pytest exits 5 when it collects no test: that must fail, not pass silently. Three workers on two cores:
+# the SLURM module mostly waits, and tests/conftest.py (SLOW_FIRST) starts the longest modules first.
 # chromium (Debian) lets the report test take a real screenshot; SLURM (slurmctld, slurmd, slurmdbd with
 # MariaDB, munge) lets tests/test_slurm.py start a one-node cluster; each is skipped where apt is unavailable.
 APT_TEST := chromium slurm-wlm slurmdbd munge mariadb-server
@@ -30,7 +31,8 @@ test: setup
 	@for c in chromium slurmctld slurmdbd munged mariadbd; do command -v $$c >/dev/null || missing=1; done; \
 	  [ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_TEST)) >/dev/null 2>&1; } || true
-	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder --durations=15; \
+	  rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean-work:

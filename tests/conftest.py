@@ -91,3 +91,17 @@ def pytest_terminal_summary(terminalreporter):
         for name, value in getattr(report, "user_properties", []):
             if name == "slurm":
                 terminalreporter.write_line(f"{report.nodeid}: {value}")
+
+
+# The modules that take longest, longest first (measured with --durations, docs/speed.md). `make test`
+# runs pytest-xdist with --dist loadfile --no-loadscope-reorder, so workers take whole modules in this
+# order: the SLURM module starts at once (it mostly waits on the executor's 40 s sacct polls, so a third
+# worker keeps both cores busy meanwhile) and no long module is left to run alone at the end.
+SLOW_FIRST = ("test_slurm.py", "test_resampling.py", "test_table1_layout.py", "test_workflow.py", "test_loclic.py",
+              "test_complexity.py", "test_docs.py", "test_workflow_config.py", "test_plugin_workflow.py",
+              "test_report.py", "test_train.py", "test_perceptual.py", "test_learned_codec.py", "test_treenet.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
