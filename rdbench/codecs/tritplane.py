@@ -64,6 +64,8 @@ class TritPlaneCodec(ProgressiveCodec):
     label: ClassVar[str]
     architecture = "TritPlaneNet"
     default_points = DEFAULT_POINTS
+    training_points = (MODEL_POINT,)  # `rdbench train <codec> --point 1`: the one model
+    lambdas: ClassVar[dict[int, tuple[float, float]]] = {MODEL_POINT: (0.2, 0.0)}  # DPICT: λ 255² MSE + bpp, λ = 0.2
 
     def __init__(self, points: Sequence[Point] | None = None, weights_dir: str | os.PathLike | None = None):
         super().__init__(points)

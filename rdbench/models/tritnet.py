@@ -224,3 +224,33 @@ class TritPlaneNet(CompressionModel):
     def _check_coding(self, what: str) -> None:
         if self.training:
             raise RuntimeError(f"TritPlaneNet.{what} runs in eval mode only: call model.eval() first")
+
+
+# --------------------------------------------------------------------------------- complexity
+
+
+def complexity_parts(model: TritPlaneNet) -> dict[str, list[nn.Module]]:
+    """The modules rdbench.complexity counts: rr once per call (CRR1, CRR2, CRR3 x 4), dr once per module."""
+    parts = {"g_a": [model.g_a], "g_s": [model.g_s], "h_a": [model.h_a], "h_s": [model.h_s],
+             "h_ep": [model.entropy_parameters]}
+    if model.rr is not None:
+        parts["rr"] = [model.rr[0], model.rr[1], *[model.rr[2]] * (RR_PLANES - 2)]
+    if model.dr is not None:
+        parts["dr"] = list(model.dr)
+    if model.g_s_full is not None:
+        parts["g_s_full"] = [model.g_s_full]
+    return parts
+
+
+def complexity_probe(model: TritPlaneNet, x: Tensor) -> None:
+    """Call every counted module once on inputs of the right shapes (RR/DR see a latent-sized batch)."""
+    model(x)
+    y = model.g_a(x)
+    scales, means = torch.rand_like(y), torch.rand_like(y)
+    P = torch.softmax(torch.rand(y.shape[0], 3, *y.shape[1:]), dim=1)
+    for rr in model.rr or []:
+        rr(P, P, y, scales, means)
+    for dr in model.dr or []:
+        dr(y, scales, means)
+    if model.g_s_full is not None:
+        model.g_s_full(y)
