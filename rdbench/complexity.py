@@ -64,6 +64,7 @@ class Architecture:
     parts: Callable[[nn.Module], dict[str, list[nn.Module]]]
     paper: dict[str, float] = field(default_factory=dict)  # {"encoder", "decoder", "forward"} kMAC/px, defaults only
     probe: Callable[[nn.Module, object], None] | None = None  # calls every counted module (default: model(x))
+    label: str = ""  # the name tables show, when it is not ``name`` ("ATC (rdbench reading)")
     note: str = ""  # a table note when this architecture is counted (e.g. a spec's numbers, never a paper's)
 
     def options(self, overrides: dict | None = None) -> dict[str, object]:
@@ -168,7 +169,8 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
                  _loclic_parts, {"forward": 270.0}),
     *(Architecture(preset, "rdbench.models.tritnet:TritPlaneNet", {"preset": preset, "N": 192},
                    lambda m: _tritnet("complexity_parts")(m), probe=lambda m, x: _tritnet("complexity_probe")(m, x),
-                   note=TRITPLANE_NOTE) for preset in ("dpict", "ctc", "atc")),
+                   label="ATC (rdbench reading)" if preset == "atc" else "", note=TRITPLANE_NOTE)
+      for preset in ("dpict", "ctc", "atc")),
     Architecture("bmshj2018-factorized", "compressai.models:FactorizedPrior", {"N": 128, "M": 192},
                  _compressai_parts, {"encoder": 36.84, "decoder": 147.25}),
     Architecture("bmshj2018-hyperprior", "compressai.models:ScaleHyperprior", {"N": 128, "M": 192},
@@ -356,7 +358,8 @@ def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS) -> T
                 Column("paper_forward_kmac_px", "paper forward kMAC/px", 2)]
     rows = []
     for r in results:
-        row = {"architecture": r.architecture.name, "configuration": r.config, "params": r.total_params}
+        row = {"architecture": r.architecture.label or r.architecture.name, "configuration": r.config,
+               "params": r.total_params}
         for c in counters:
             row[f"encoder_kmac_px_{c}"], row[f"decoder_kmac_px_{c}"] = r.encoder(c), r.decoder(c)
         row[f"forward_kmac_px_{counters[0]}"] = r.forward(counters[0])
