@@ -64,6 +64,7 @@ class Architecture:
     parts: Callable[[nn.Module], dict[str, list[nn.Module]]]
     paper: dict[str, float] = field(default_factory=dict)  # {"encoder", "decoder", "forward"} kMAC/px, defaults only
     probe: Callable[[nn.Module, object], None] | None = None  # calls every counted module (default: model(x))
+    on_request: bool = False  # in Table II (and timed) only when named: the trit-plane models hold 400+ M params
     label: str = ""  # the name tables show, when it is not ``name`` ("ATC (rdbench reading)")
     note: str = ""  # a table note when this architecture is counted (e.g. a spec's numbers, never a paper's)
 
@@ -169,7 +170,7 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
                  _loclic_parts, {"forward": 270.0}),
     *(Architecture(preset, "rdbench.models.tritnet:TritPlaneNet", {"preset": preset, "N": 192},
                    lambda m: _tritnet("complexity_parts")(m), probe=lambda m, x: _tritnet("complexity_probe")(m, x),
-                   label="ATC (rdbench reading)" if preset == "atc" else "", note=TRITPLANE_NOTE)
+                   on_request=True, label="ATC (rdbench reading)" if preset == "atc" else "", note=TRITPLANE_NOTE)
       for preset in ("dpict", "ctc", "atc")),
     Architecture("bmshj2018-factorized", "compressai.models:FactorizedPrior", {"N": 128, "M": 192},
                  _compressai_parts, {"encoder": 36.84, "decoder": 147.25}),

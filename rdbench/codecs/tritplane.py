@@ -94,10 +94,11 @@ class TritPlaneCodec(ProgressiveCodec):
         return weights_path(self.name, MODEL_POINT, self.weights_dir)
 
     def weights_source(self, point: int = MODEL_POINT) -> str:
+        size = {"dpict": "27 M", "ctc": "399 M", "atc": "444 M"}[self.preset]
         return (f"no {self.label} weights are published in a form rdbench loads; train the main net with "
-                f"`rdbench train {self.name} --point 1` (λ = 0.2, ~27 M parameters at N = 192: a GPU run)"
-                + ("" if self.preset == "dpict" else "; the CRR/CDR stages and decoder retraining are not "
-                   "implemented in rdbench train yet, so their modules keep the weights in the file"))
+                f"`rdbench train {self.name} --point 1` (λ = 0.2; {size} parameters at N = 192: a GPU run)"
+                + ("" if self.preset == "dpict" else "; rdbench train does not train the CRR/CDR modules or "
+                   "retrain g_s yet (they stay at their initial weights)"))
 
     def available(self) -> Availability:
         import importlib.util

@@ -112,7 +112,10 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
         x, y = curve.curve(metric)
         y = y_values(metric, y, ms_ssim_db)
         keep = (x <= (max_bpp or top * 1.15 or np.inf)) & np.isfinite(y)
-        ax.plot(x[keep], y[keep], label=f"{curve.label} (published)", **style_for(curve.label, published=True))
+        style = style_for(curve.label, published=True)
+        if keep.sum() > MANY_POINTS:  # DPICT publishes 88 truncation points
+            style.update(marker=None)
+        ax.plot(x[keep], y[keep], label=f"{curve.label} (published)", **style)
     direction = "" if metric_transform(metric) == "identity" else " (lower is better)"
     ax.set_xlabel("bits per pixel (bpp), mean over images")
     ax.set_ylabel(quality_label(metric, ms_ssim_db=ms_ssim_db, transform="identity") + direction)
