@@ -171,3 +171,23 @@ def test_errors_name_the_setting(coded, random_weights, tmp_path):
     assert not DPICTCodec(weights_dir=tmp_path).available()
     assert "rdbench train dpict" in DPICTCodec(weights_dir=tmp_path).available().reason
     assert truncation_key("full") > truncation_key("lsb-0@1") > truncation_key("lsb-1@0.25")
+
+
+def test_a_64x64_image_never_hands_rans_a_stream_under_two_symbols(random_weights, crop, tmp_path, monkeypatch):
+    """The spec's rANS guard on a small picture (a 4 x 4 latent: small planes); and the single-point
+    ``encode`` of the plain codec contract writes exactly that point's prefix of the stream."""
+    from rdbench.images import write_png
+    from rdbench.models import tritplane
+
+    sizes, real = [], tritplane.rans_encode
+    monkeypatch.setattr(tritplane, "rans_encode", lambda s, c: (sizes.append(s.size), real(s, c))[1])
+    codec = DPICTCodec(weights_dir=random_weights, points=["lsb-1@0.5", "full"])
+    src = tmp_path / "small.png"
+    write_png(src, crop(64, 64))
+    offsets = codec.encode_stream(src, tmp_path / "stream.trit")
+    assert sizes and min(sizes) >= 2
+    codec.encode(src, "lsb-1@0.5", tmp_path / "one.trit")
+    one = (tmp_path / "one.trit").read_bytes()
+    assert one == (tmp_path / "stream.trit").read_bytes()[:offsets["lsb-1@0.5"]] and offsets["full"] > len(one)
+    codec.decode(tmp_path / "one.trit", tmp_path / "one.png")
+    assert read_png(tmp_path / "one.png").shape == (64, 64, 3)
