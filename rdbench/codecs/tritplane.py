@@ -97,8 +97,8 @@ class TritPlaneCodec(ProgressiveCodec):
         size = {"dpict": "27 M", "ctc": "399 M", "atc": "444 M"}[self.preset]
         return (f"no {self.label} weights are published in a form rdbench loads; train the main net with "
                 f"`rdbench train {self.name} --point 1` (λ = 0.2; {size} parameters at N = 192: a GPU run)"
-                + ("" if self.preset == "dpict" else "; rdbench train does not train the CRR/CDR modules or "
-                   "retrain g_s yet (they stay at their initial weights)"))
+                + ("" if self.preset == "dpict" else "; rdbench train does not run the CRR/CDR stages "
+                   "(rdbench.training.tritplane has their losses) or retrain g_s yet: those stay at their initial weights"))
 
     def available(self) -> Availability:
         import importlib.util

@@ -191,25 +191,32 @@ class TritPlaneNet(CompressionModel):
                 return state.plan.L - 1 - i if n_chunks else None
         return 0
 
+    @staticmethod
+    def rr_inputs(state: State, active: np.ndarray, means: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """CRR's inputs before a plane: P (1 x 3 x C x h x w: the Gaussian trit probabilities of the active
+        elements, [0, 1, 0] elsewhere), q (μ + the conditional mean of each third) and ŷ_cur."""
+        shape, mu = tuple(means.shape[1:]), means.double().numpy().reshape(-1)
+
+        def as_tensor(a: np.ndarray) -> Tensor:  # n x 3 -> 1 x 3 x C x h x w
+            return torch.from_numpy(np.ascontiguousarray(a.T)).float().reshape(1, 3, *shape)
+
+        thirds, mean, _ = state.thirds(np.arange(mu.size))
+        P = np.tile([0.0, 1.0, 0.0], (mu.size, 1))
+        P[active] = thirds[active]
+        y_cur = torch.from_numpy(mu + state.values()).float().reshape(1, *shape)
+        return as_tensor(P), as_tensor(mu[:, None] + mean), y_cur
+
     def _rate_model(self, scales: Tensor, means: Tensor):
         """CRR as the coder's rate model: Q for the active elements of the last 6 planes, P elsewhere."""
         if self.rr is None:
             return None
-        shape, mu = tuple(scales.shape[1:]), means.double().numpy().reshape(-1)
-
-        def as_tensor(a: np.ndarray) -> Tensor:  # n x 3 -> 1 x 3 x C x h x w
-            return torch.from_numpy(np.ascontiguousarray(a.T)).float().reshape(1, 3, *shape)
 
         def model(ctx, prob: np.ndarray) -> np.ndarray:
             lsb = ctx.L - 1 - ctx.plane
             if lsb >= RR_PLANES:
                 return prob
-            every = np.arange(mu.size)
-            thirds, mean, _ = ctx.state.thirds(every)
-            P = np.tile([0.0, 1.0, 0.0], (mu.size, 1))
-            P[ctx.active] = thirds[ctx.active]
-            y_cur = torch.from_numpy(mu + ctx.state.values()).float().reshape(1, *shape)
-            Q = self.rr[min(lsb, 2)](as_tensor(P), as_tensor(mu[:, None] + mean), y_cur, scales, means)
+            P, q, y_cur = self.rr_inputs(ctx.state, ctx.active, means)
+            Q = self.rr[min(lsb, 2)](P, q, y_cur, scales, means)
             return Q.reshape(3, -1).T.double().numpy()[ctx.active]
 
         return model
