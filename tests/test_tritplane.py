@@ -159,3 +159,15 @@ def test_file_prefixes_and_errors(coded):
         TritFile.from_bytes(data[:20])
     with pytest.raises(FormatError, match="magic"):
         TritFile.from_bytes(b"RDLC" + data[4:])
+
+
+def test_planes_per_element_follow_the_spec_examples():
+    """σ = 0.04, 1, 10, 256 give 1, 3, 5, 8 planes (t* = 6.1094); one element alone at the maximum is not
+    enough for plane 0, and the decrement repeats until two are (ours, beyond DPICT's single step)."""
+    coder = tp.TritPlaneCoder(scale_grid="continuous", rd_planes=6, chunks=tp.DPICT_CHUNKS)
+    assert coder.config.t_star == pytest.approx(6.1094, abs=1e-4)
+    p = coder.plan(np.array([0.04, 1.0, 10.0, 256.0, 256.0]))
+    assert p.L == 8 and p.levels.tolist() == [1, 3, 5, 8, 8]
+    p = coder.plan(np.array([0.04, 1.0, 1.0, 256.0]))  # 8 alone, nothing at 7..4: L falls to 3
+    assert p.L == 3 and p.levels.tolist() == [1, 3, 3, 3]
+    assert [sum(s) for s in p.schedule] == [3, 3, 4]
