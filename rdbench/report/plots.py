@@ -34,7 +34,7 @@ KNOWN = ("jpeg", "jpeg2000", "webp", "avif", "jpegxl", "hevc444", "vvc420", "bpg
 LOW_RATE_BPP = 0.6
 # Codecs whose name is not what a reader should see: the ATC paper defines no modules, so "atc" is ours.
 LABELS = {"atc": "ATC (rdbench reading)"}
-MANY_POINTS = 12  # a curve with more points (a progressive codec's truncations) is drawn as a plain line
+MANY_POINTS = 12  # a measured curve with more points (a progressive codec's truncations) is drawn as a plain line
 ANCHOR_STYLE = {"color": "black", "linewidth": 2.8, "markersize": 7, "zorder": 5}
 
 
@@ -112,10 +112,7 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
         x, y = curve.curve(metric)
         y = y_values(metric, y, ms_ssim_db)
         keep = (x <= (max_bpp or top * 1.15 or np.inf)) & np.isfinite(y)
-        style = style_for(curve.label, published=True)
-        if keep.sum() > MANY_POINTS:  # DPICT publishes 88 truncation points
-            style.update(marker=None)
-        ax.plot(x[keep], y[keep], label=f"{curve.label} (published)", **style)
+        ax.plot(x[keep], y[keep], label=f"{curve.label} (published)", **style_for(curve.label, published=True))
     direction = "" if metric_transform(metric) == "identity" else " (lower is better)"
     ax.set_xlabel("bits per pixel (bpp), mean over images")
     ax.set_ylabel(quality_label(metric, ms_ssim_db=ms_ssim_db, transform="identity") + direction)
