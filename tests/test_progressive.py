@@ -191,3 +191,19 @@ def test_a_64x64_image_never_hands_rans_a_stream_under_two_symbols(random_weight
     assert one == (tmp_path / "stream.trit").read_bytes()[:offsets["lsb-1@0.5"]] and offsets["full"] > len(one)
     codec.decode(tmp_path / "one.trit", tmp_path / "one.png")
     assert read_png(tmp_path / "one.png").shape == (64, 64, 3)
+
+
+def test_rdbench_run_codes_the_stream_cell_at_the_points_asked(random_weights, crop, tmp_path):
+    """`rdbench run dpict --points ...` (rdbench.run.run): the one stream cell, at the points given."""
+    from rdbench.images import write_png
+
+    (tmp_path / "crops").mkdir()
+    for i, (top, left) in enumerate([(0, 0), (200, 300)]):
+        write_png(tmp_path / "crops" / f"c{i}.png", crop(128, 192, top, left))
+    csv = run.run("dpict", str(tmp_path / "crops"), tmp_path / "out", points=["lsb-1@0.5", "full"],
+                  metric_names=("psnr-rgb",), options={"weights_dir": str(random_weights)})
+    df = results.read_rd_csv(csv)
+    assert sorted(set(df["point"])) == ["full", "lsb-1@0.5"] and len(df) == 4
+    assert (tmp_path / "out" / "cells" / "crops" / "dpict" / "stream.json").is_file()
+    for _, image in df.groupby("image"):
+        assert image.set_index("point").loc["lsb-1@0.5", "bytes"] < image.set_index("point").loc["full", "bytes"]
