@@ -12,7 +12,9 @@ the torchinfo ones: ptflops (pytorch backend) skips CompressAI's masked convolut
 in its table) and counts activations; fvcore counts GDN's inner convolution and drops biases.
 
 Modules (the paper's names): g_a, g_s (transforms), h_a, h_s (hyperprior), h_ep (entropy parameters),
-context (context model), lrp (latent residual prediction, LoC-LIC / MLIC++ only).
+context (context model), lrp (latent residual prediction, LoC-LIC / MLIC++ only), rr and dr (the
+trit-plane codecs' rate and distortion reduction: rr listed once per call, six per image; dr once per
+module, outside the worst-case decoder, which decodes the full stream without it).
 ``encoder = g_a + h_a + h_s + h_ep + context + lrp``; ``decoder = g_s + h_s + h_ep + context + lrp``;
 ``forward`` = every module once (what the LoC-LIC paper quotes). Entropy models (EntropyBottleneck,
 GaussianConditional) are tables at coding time: their parameters are listed, their MACs are not counted.
@@ -33,8 +35,8 @@ if TYPE_CHECKING:  # torch is imported where it is used, so `rdbench complexity 
     from torch import nn
 
 COUNTERS = ("torchinfo", "ptflops", "fvcore")
-ENCODER_PARTS = ("g_a", "h_a", "h_s", "h_ep", "context", "lrp")
-DECODER_PARTS = ("g_s", "h_s", "h_ep", "context", "lrp")
+ENCODER_PARTS = ("g_a", "h_a", "h_s", "h_ep", "context", "lrp", "rr")
+DECODER_PARTS = ("g_s", "h_s", "h_ep", "context", "lrp", "rr")
 DEFAULT_SIZE = (512, 768)  # height, width: a Kodak image in landscape
 COUNTER_NOTE = (
     "torchinfo is the paper's counter: (weights + biases) x output positions of every convolution, GDN 0, "
@@ -61,6 +63,10 @@ class Architecture:
     defaults: dict[str, object]
     parts: Callable[[nn.Module], dict[str, list[nn.Module]]]
     paper: dict[str, float] = field(default_factory=dict)  # {"encoder", "decoder", "forward"} kMAC/px, defaults only
+    probe: Callable[[nn.Module, object], None] | None = None  # calls every counted module (default: model(x))
+    on_request: bool = False  # in Table II (and timed) only when named: the trit-plane models hold 400+ M params
+    label: str = ""  # the name tables show, when it is not ``name`` ("ATC (rdbench reading)")
+    note: str = ""  # a table note when this architecture is counted (e.g. a spec's numbers, never a paper's)
 
     def options(self, overrides: dict | None = None) -> dict[str, object]:
         return {**self.defaults, **(overrides or {})}
@@ -141,6 +147,18 @@ def _loclic_parts(model: nn.Module) -> dict[str, list[nn.Module]]:
             "lrp": [*lc.lrp_anchor, *lc.lrp_nonanchor]}
 
 
+def _tritnet(name: str):
+    return getattr(importlib.import_module("rdbench.models.tritnet"), name)
+
+
+TRITPLANE_NOTE = (
+    "dpict, ctc and atc (\"ATC (rdbench reading)\"): no complexity is published for any of them (CTC says only "
+    "that its time over DPICT is \"marginal\"). atc-spec.md's own torchinfo counts at 256x256, which these rows "
+    "reproduce: encoder / worst-case decoder kMAC/px and params: dpict 421.55 / 612.20, 27,214,380; ctc 2840.4 / "
+    "3031.0, 399,003,372; atc 3124.0 / 3314.6, 444,391,020. rr counts its six calls per image (CRR1, CRR2, CRR3 x4); "
+    "the worst-case decoder is the full stream, without dr (a truncation in plane L-2 gives 5 rr + dr, ~2709 for ctc).")
+
+
 # CompressAI zoo configurations of the low-rate qualities (1-5; mbt2018-mean 1-4; cheng2020-anchor 1-3),
 # the range of TreeNet's 0.1-0.4 bpp.
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
@@ -150,6 +168,10 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
     Architecture("loclic", "rdbench.models.loclic:LoCLIC",
                  {"channels": "code", "hyper_channels": None, "gs_variant": "current", "lrp": "mlicpp-2024-06"},
                  _loclic_parts, {"forward": 270.0}),
+    *(Architecture(preset, "rdbench.models.tritnet:TritPlaneNet", {"preset": preset, "N": 192},
+                   lambda m: _tritnet("complexity_parts")(m), probe=lambda m, x: _tritnet("complexity_probe")(m, x),
+                   on_request=True, label="ATC (rdbench reading)" if preset == "atc" else "", note=TRITPLANE_NOTE)
+      for preset in ("dpict", "ctc", "atc")),
     Architecture("bmshj2018-factorized", "compressai.models:FactorizedPrior", {"N": 128, "M": 192},
                  _compressai_parts, {"encoder": 36.84, "decoder": 147.25}),
     Architecture("bmshj2018-hyperprior", "compressai.models:ScaleHyperprior", {"N": 128, "M": 192},
@@ -194,7 +216,7 @@ def count(arch: Architecture | str, height: int = DEFAULT_SIZE[0], width: int = 
         raise ValueError(f"count at {height}x{width}: both sides must be positive multiples of 64 (e.g. 512x768)")
     model = arch.build(options).eval()
     parts = arch.parts(model)
-    inputs = _capture_inputs(model, [m for mods in parts.values() for m in mods], height, width)
+    inputs = _capture_inputs(model, [m for mods in parts.values() for m in mods], height, width, arch.probe)
     result = Complexity(arch, arch.config(options), not options or arch.options(options) == arch.defaults,
                         height, width, {}, sum(p.numel() for p in model.parameters()))
     for name, mods in parts.items():
@@ -205,13 +227,14 @@ def count(arch: Architecture | str, height: int = DEFAULT_SIZE[0], width: int = 
             except Exception as exc:  # a cross-check failing must not hide the others; it is reported
                 macs[counter] = None
                 result.errors[f"{name}/{counter}"] = f"{type(exc).__name__}: {exc}"
-        params = sum(p.numel() for m in mods for p in m.parameters())
+        params = sum(p.numel() for m in {id(m): m for m in mods}.values() for p in m.parameters())
         result.modules[name] = ModuleCount(name, len(mods), params, macs)
     return result
 
 
-def _capture_inputs(model: nn.Module, modules: list[nn.Module], height: int, width: int) -> dict[int, tuple]:
-    """Positional arguments each module receives on its first call in ``model(x)``."""
+def _capture_inputs(model: nn.Module, modules: list[nn.Module], height: int, width: int,
+                    probe: Callable | None = None) -> dict[int, tuple]:
+    """Positional arguments each module receives on its first call in ``model(x)`` (or ``probe(model, x)``)."""
     import torch
 
     seen: dict[int, tuple] = {}
@@ -223,7 +246,7 @@ def _capture_inputs(model: nn.Module, modules: list[nn.Module], height: int, wid
     try:
         x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
-            model(x)
+            probe(model, x) if probe else model(x)
     finally:
         for h in handles:
             h.remove()
@@ -318,6 +341,7 @@ def _notes(results: list[Complexity], counters: tuple[str, ...], paper_note: str
              f"counters: {', '.join(counters)}. {COUNTER_NOTE} ptflops and fvcore also count transposed "
              "convolutions at their input positions.",
              f"Paper columns: {PAPER_SOURCE}. {paper_note}"]
+    notes += list(dict.fromkeys(r.architecture.note for r in results if r.architecture.note))
     notes += [f"Count failed ({res.architecture.name} {key}): {msg}" for res in results for key, msg in res.errors.items()]
     return notes
 
@@ -335,7 +359,8 @@ def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS) -> T
                 Column("paper_forward_kmac_px", "paper forward kMAC/px", 2)]
     rows = []
     for r in results:
-        row = {"architecture": r.architecture.name, "configuration": r.config, "params": r.total_params}
+        row = {"architecture": r.architecture.label or r.architecture.name, "configuration": r.config,
+               "params": r.total_params}
         for c in counters:
             row[f"encoder_kmac_px_{c}"], row[f"decoder_kmac_px_{c}"] = r.encoder(c), r.decoder(c)
         row[f"forward_kmac_px_{counters[0]}"] = r.forward(counters[0])

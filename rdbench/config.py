@@ -75,7 +75,7 @@ def unavailable_datasets(config: Mapping[str, Any]) -> dict[str, str]:
 def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Check `config` (parsed, schema-valid); return (codec -> point labels of the codecs that run
     here, codec -> why each other one is skipped). Raise :class:`ConfigError` listing every problem."""
-    from rdbench.codecs import create, point_label
+    from rdbench.codecs import STREAM_POINT, create, is_progressive, point_label
     from rdbench.report.build import check_published
 
     problems: list[str] = []
@@ -107,7 +107,7 @@ def check(config: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, st
             problems.append(f"codecs: {name}: {exc}")
             continue
         if status:
-            ready[name] = [point_label(p) for p in codec.points()]
+            ready[name] = [STREAM_POINT] if is_progressive(codec) else [point_label(p) for p in codec.points()]
         else:
             skipped[name] = status.reason
     problems += _metric_problems(config["metrics"])

@@ -4,6 +4,10 @@ Sources (each a public repository at a pinned commit):
 
 ``compressai:``  CompressAI's measured curves (``results/image/<dataset>/*.json``), e.g.
                  ``compressai:kodak/bpg_444_x265_ycbcr.json``; CompressAI's results JSON format.
+``dpict:``       DPICT's progressive Kodak curves (jaehanlee-mcl/DPICT, top-level CSVs: UTF-8 BOM, CRLF, no
+                 header, ``bpp,value`` by decreasing bpp), ``dpict:DPICT_kodak_PSNR.csv`` (88 points, PSNR) and
+                 ``dpict:DPICT_kodak_MS_SSIM.csv`` (164 points, MS-SSIM in dB); read by
+                 :func:`rdbench.report.formats.load_dpict`.
 ``mlic:``        MLIC / MLIC+ / MLIC++ curves of JiangWeibeta/MLIC (``results/<dataset>/*.json``, Apache-2.0),
                  e.g. ``mlic:kodak/mlicplusplus_mse.json``, ``mlic:clic_pro_val/mlicplusplus_mse.json`` (CLIC
                  professional *valid*, 41 images). Flat ``{"psnr": [...], "bpp": [...]}`` files, read by
@@ -77,6 +81,12 @@ C3_PINNED = {  # sha256 at C3_COMMIT, as listed in reference-results/SOURCES.md
     "kodak.py": "63a66fcac34f9ce3af911f35944a70b019548de6ffb2ab10e37a57eaa38caea2",
     "clic2020.py": "829549d819519e835b7e59cd2074a01dd599de3813fc4f168084bc120493bf4d",
 }
+DPICT_COMMIT = "8fc9cc5bd981c7d57f37d18315a1ba6ae64615d7"
+DPICT_URL = f"https://raw.githubusercontent.com/jaehanlee-mcl/DPICT/{DPICT_COMMIT}/"
+DPICT_PINNED = {  # sha256 at DPICT_COMMIT (UTF-8 BOM, CRLF), as listed in reference-results/SOURCES.md
+    "DPICT_kodak_PSNR.csv": "da52417d560183f895f52b672780c64d0292c7f3e1d2fab9a037cbdf89fc8aef",
+    "DPICT_kodak_MS_SSIM.csv": "e6b61ef91240ffc9164967a253542683ccb6b7c2b5a45db3b1c7f9cf8af8c8d2",
+}
 # The dataset each source's first name component is a curve of (rdbench's dataset names). CompressAI's
 # clic2020-professional curves are the CLIC 2020 professional *test* split (CompressAI issues #81, #122).
 CLIC_TEST = "clic2020-professional-test"
@@ -85,6 +95,7 @@ DATASET_OF = {
     "mlic:": {"kodak": "kodak", "clic_pro_val": "clic2020-professional-valid", "tecnick": "tecnick"},
     "tfc:": {"kodak": "kodak", "tecnick": "tecnick"},
     "c3:": {"kodak": "kodak", "clic2020": "clic2020-professional-valid"},  # baselines/README.md: the valid split
+    "dpict:": {name: "kodak" for name in DPICT_PINNED},
 }
 
 
@@ -115,6 +126,10 @@ SOURCES = {s.prefix: s for s in (
     Source("c3:", "c3_neural_compression/baselines", C3_URL, C3_COMMIT, C3_PINNED, {},
            f"published by google-deepmind/c3_neural_compression at {C3_COMMIT[:7]} (Apache-2.0); per-image PSNR "
            "averaged over images, colour space not stated (read as RGB PSNR)", "<file>/<codec>"),
+    Source("dpict:", "DPICT", DPICT_URL, DPICT_COMMIT, DPICT_PINNED, {},
+           f"published by jaehanlee-mcl/DPICT at {DPICT_COMMIT[:7]} (no licence file: numbers only); DPICT's "
+           "progressive Kodak curve, one point per truncation of one bitstream, colour space not stated (read as "
+           "RGB PSNR; the MS-SSIM file is in dB)", "<file>.csv"),
 )}
 
 

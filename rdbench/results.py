@@ -14,6 +14,13 @@ A cell is one (dataset, codec, point). Its JSON (``results/cells/<dataset>/<code
       ]
     }
 
+A progressive codec (``rdbench.codecs.base.ProgressiveCodec``: every rate point a truncation of one
+bitstream) has one cell per dataset, point ``"stream"``, point_kind ``"truncation"``: a record per image
+*and* truncation point, each with its own ``"point"`` (``"lsb-1@0.5"``), ``"bytes"`` (the prefix),
+``"stream_bytes"``, ``"recon"`` (the reconstruction's file name) and ``"encode_once": true`` (encode_s is
+the one encode of the image, shared by its points), plus ``"truncations"``: per image, every point's
+prefix length and every chunk boundary of the stream.
+
 ``rd.csv`` has one row per codec x point x image (columns ``RD_COLUMNS`` then one per metric);
 every table and plot is derived from it.
 """
@@ -93,7 +100,7 @@ def set_aside_corrupt_cells(paths: Iterable[str | Path]) -> list[tuple[str, str]
 def cell_rows(cell: dict) -> Iterable[dict]:
     """Flatten one cell into rd.csv rows."""
     for rec in cell["records"]:
-        row = {"dataset": cell["dataset"], "codec": cell["codec"], "point": cell["point_label"],
+        row = {"dataset": cell["dataset"], "codec": cell["codec"], "point": rec.get("point", cell["point_label"]),
                "point_kind": cell["point_kind"]}
         row.update({k: rec[k] for k in RD_COLUMNS if k in rec})
         row.update(rec.get("metrics", {}))

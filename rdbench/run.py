@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rdbench import atomic, datasets, images, provenance, results
-from rdbench.codecs import Codec, CodecError, codecs, create, point_label
+from rdbench.codecs import STREAM_POINT, Codec, CodecError, codecs, create, is_progressive, point_label
+from rdbench.progressive import code_stream
 
 log = logging.getLogger("rdbench")
 
@@ -92,11 +93,15 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
               out_dir: str | Path, threads: int = 1) -> Path:
     """Encode and decode every image of the index at one point; returns ``coding.json``."""
     codec = create(codec_name, **options)
+    progressive = is_progressive(codec)
+    if progressive and point != STREAM_POINT:
+        raise ValueError(f"codec {codec_name!r} is progressive: its one cell per dataset is {STREAM_POINT!r} "
+                         f"(every truncation point from one encode), not {point!r}")
     # Whether it can code this point: a learned codec with weights for point 1 only codes point 1.
-    if not (status := create(codec_name, **{**options, "points": [point]}).available()):
+    if not (status := (codec if progressive else create(codec_name, **{**options, "points": [point]})).available()):
         raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
     index = results.read_json(index_path)
-    typed_point = codec.parse_point(point)
+    typed_point = STREAM_POINT if progressive else codec.parse_point(point)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic.remove_stale(out_dir)  # this job owns the folder: temp files in it are a killed run's
@@ -115,9 +120,15 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
             if (isinstance(record, dict) and record.get("png_sha256") == entry["png_sha256"]
                     and record.get("fingerprint") == fingerprint):
                 return record
+        if progressive:
+            return code_stream(codec, src_dir / f"{entry['image']}.png", entry, out_dir, fingerprint)
         return _code_image(codec, typed_point, src_dir / f"{entry['image']}.png", entry, out_dir, fingerprint)
 
     records, failures = _map(one, index["images"], threads)
+    truncations = {}
+    if progressive:  # one record per image and truncation point; the offsets kept per image
+        truncations = {r["image"]: r["truncations"] for r in records}
+        records = [point_record for r in records for point_record in r["records"]]
     if failures:
         raise CellError(f"{codec_name} at {point}: {len(failures)} of {len(index['images'])} image(s) failed "
                         f"(the rest are saved; rerun to retry):\n" + "\n".join(failures))
@@ -127,6 +138,8 @@ def code_cell(codec_name: str, options: dict[str, Any], index_path: str | Path, 
               "point_label": point_label(typed_point), "point_kind": codec.point_kind,
               "manifest": provenance.manifest(description, options, _plugin(codec_name), dataset),
               "records": records}
+    if progressive:
+        coding["truncations"] = truncations
     path = out_dir / "coding.json"
     results.write_json(path, coding)
     return path
@@ -239,7 +252,7 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
             merged[1].update(notes)
     records, computed = [], 0
     for rec in coding["records"]:
-        recon_path = coded_dir / f"{rec['image']}.png"
+        recon_path = coded_dir / rec.get("recon", f"{rec['image']}.png")
         recon_sha = datasets.sha256_file(recon_path)
         kept_values, kept_notes = previous.get((rec["image"], recon_sha), ({}, {}))
         values, notes, errors = dict(kept_values), {n: m for n, m in kept_notes.items() if n in kept_values}, {}
@@ -273,9 +286,12 @@ def measure_cell(coding_path: str | Path, index_path: str | Path, metric_names: 
 
 
 def _cell(coding: dict, described: dict, records: list[dict]) -> dict:
-    return {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
+    cell = {"schema": results.CELL_SCHEMA, **{k: coding[k] for k in ("dataset", "codec", "point", "point_label",
                                                                       "point_kind", "manifest")},
             "metrics": described, "records": records}
+    if "truncations" in coding:  # a progressive codec's cell: every image's truncation offsets
+        cell["truncations"] = coding["truncations"]
+    return cell
 
 
 def _measure(metric, reference, distorted, features=lambda: None) -> tuple[float | None, str, str]:
@@ -353,6 +369,8 @@ def run(codec_name: str, dataset: str, out: str | Path, points: Sequence[str] | 
     if not (status := codec.available()):
         raise CodecUnavailable(f"codec {codec_name!r} is not available: {status.reason}")
     labels = [point_label(p) for p in codec.points()]
+    if is_progressive(codec):  # one cell holds every truncation point
+        labels = [STREAM_POINT]
     ds = datasets.resolve(dataset)
     content = provenance.dataset_hash([datasets.sha256_file(p) for p in _selected(ds.images, max_images)])
     results.check_one_dataset(sorted((out / "cells" / ds.name).glob("*/*.json")),

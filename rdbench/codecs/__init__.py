@@ -1,7 +1,8 @@
 """Codec registry. Built-ins and packaged plugins come from the ``rdbench.codecs`` entry-point group,
 one-file plugins from the plugin folders (top-level ``codecs/``; :mod:`rdbench.plugins`)."""
 
-from rdbench.codecs.base import Availability, Codec, CodecError, Point, point_label
+from rdbench.codecs.base import (STREAM_POINT, Availability, Codec, CodecError, Point, ProgressiveCodec,
+                                 is_progressive, point_label)
 from rdbench.codecs.options import check_options
 from rdbench.registry import Registry
 
@@ -31,4 +32,5 @@ def create(name: str, **options) -> Codec:
         raise TypeError(f"codec {name!r}: bad options {sorted(options)}: {exc}") from exc
 
 
-__all__ = ["Availability", "Codec", "CodecError", "Point", "codecs", "create", "point_label"]
+__all__ = ["Availability", "Codec", "CodecError", "Point", "ProgressiveCodec", "STREAM_POINT", "codecs", "create",
+           "is_progressive", "point_label"]

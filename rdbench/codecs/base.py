@@ -141,6 +141,45 @@ class Codec(ABC):
                 "point_kind": self.point_kind, "points": self.points()}
 
 
+class ProgressiveCodec(Codec):
+    """A codec whose rate points are truncations of one bitstream (DPICT, CTC: trit-plane coding).
+
+        src.png --encode_stream--> full file + {point: prefix bytes}
+        full[:bytes(point)] --decode--> out.png        (each prefix alone; rate = 8 x prefix bytes / pixels)
+
+    The harness encodes each image once, cuts the prefix of every point out of the one file and
+    decodes each prefix on its own; a dataset has one cell (:data:`STREAM_POINT`) holding every point,
+    and the cell records each image's truncation offsets. :meth:`encode` still writes a single point's
+    file (the plain contract), by encoding the stream and keeping its prefix.
+    """
+
+    progressive: ClassVar[bool] = True
+    point_kind = "truncation"
+
+    @abstractmethod
+    def encode_stream(self, src_png: Path, bitstream: Path) -> dict[str, int]:
+        """Write the full bitstream of `src_png`; return {point label: prefix length in bytes} for every
+        point of :meth:`points`, non-decreasing in that order and at most the file's size."""
+
+    def encode(self, src_png: Path, point: Point, bitstream: Path) -> None:
+        from rdbench import atomic
+
+        label = point_label(self.parse_point(point))
+        with scratch_dir() as tmp:
+            offsets = self.encode_stream(src_png, tmp / "stream")
+            if label not in offsets:
+                raise CodecError(f"{self.name}: point {label!r} is not one of its truncation points "
+                                 f"({', '.join(offsets)})")
+            atomic.write_bytes(bitstream, (tmp / "stream").read_bytes()[:offsets[label]])
+
+
+STREAM_POINT = "stream"  # the one cell of a progressive codec per dataset: every truncation point
+
+
+def is_progressive(codec: Codec | type[Codec]) -> bool:
+    return bool(getattr(codec, "progressive", False))
+
+
 def point_label(point: Point) -> str:
     """The canonical text of a point, as used in paths and tables (37, 0.25, q90)."""
     if isinstance(point, float) and point.is_integer():

@@ -87,12 +87,14 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         counted = [results[a] if a in results and not options else cx.count(cx.ARCHITECTURES[a], args.height,
                                                                               args.width, counters)
-                   for a in cx.ARCHITECTURES]
+                   for a, arch in cx.ARCHITECTURES.items() if not arch.on_request or a in models]
         table2 = cx.table2(counted, counters)
         if args.time:
             from rdbench import timing
 
-            times = timing.time_architectures(list(cx.ARCHITECTURES.values()), args.height, args.width, args.repeats,
+            # trit-plane models (on_request) code through their own container; the harness times their cells
+            times = timing.time_architectures([a for a in cx.ARCHITECTURES.values() if not a.on_request],
+                                              args.height, args.width, args.repeats,
                                               args.threads or timing.default_thread_counts())
             timed = {r.architecture.name for r in counted if r.is_default}
             timing.add_time_columns(table2, {k: v for k, v in times.items() if k in timed}, args.repeats,

@@ -8,6 +8,10 @@
                             immutabledict({codec: {"bpp": (...), "psnr": (...), "meta": {...}}})``, read with
                             :mod:`ast` (the module is never imported or executed); ``psnr`` is per-image PSNR
                             averaged over images (baselines/README.md), read as ``psnr-rgb``.
+``dpict:<file>.csv``         jaehanlee-mcl/DPICT ``DPICT_kodak_PSNR.csv`` / ``DPICT_kodak_MS_SSIM.csv``: UTF-8 with a
+                            BOM, CRLF, no header, ``bpp,value`` by decreasing bpp (one row per truncation point of
+                            a progressive stream). PSNR is read as ``psnr-rgb``, the MS-SSIM file (in dB) as
+                            ``ms-ssim-rgb`` = 1 - 10^(-dB/10). Labels: "DPICT" and "DPICT (MS-SSIM file)".
 """
 
 from __future__ import annotations
@@ -118,4 +122,33 @@ def _literal(node: ast.AST, path: Path):
                   f"({type(node).__name__}); rdbench reads it without executing the file")
 
 
-LOADERS = {"tfc:": load_tfc, "c3:": load_c3}
+DPICT_FILES = {"DPICT_kodak_PSNR.csv": ("psnr-rgb", "DPICT"),
+               "DPICT_kodak_MS_SSIM.csv": ("ms-ssim-rgb", "DPICT (MS-SSIM file)")}
+
+
+def load_dpict(spec: str) -> PublishedCurve:
+    """One of DPICT's two Kodak CSVs, points sorted by rising bpp."""
+    source = references.SOURCES["dpict:"]
+    name = spec[len(source.prefix):]
+    if name not in DPICT_FILES:
+        raise references.ReferenceCurveError(f"{spec}: DPICT publishes {', '.join(source.prefix + f for f in DPICT_FILES)}")
+    path = references.fetch(source, name, spec)
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rate, value = (float(x) for x in line.split(","))
+        except ValueError as exc:
+            raise BDError(f"{path}:{number}: expected 'bpp,value', got {line!r}") from exc
+        rows.append((rate, value))
+    if len(rows) < 2:
+        raise BDError(f"{path}: fewer than two rate points")
+    data = np.array(sorted(rows))
+    metric, label = DPICT_FILES[name]
+    values = data[:, 1] if metric == "psnr-rgb" else 1.0 - 10.0 ** (-data[:, 1] / 10.0)
+    extra = {"ms-ssim-db-rgb": data[:, 1]} if metric == "ms-ssim-rgb" else {}
+    return PublishedCurve(label, label, source.description, str(path), data[:, 0], {metric: values, **extra})
+
+
+LOADERS = {"tfc:": load_tfc, "c3:": load_c3, "dpict:": load_dpict}

@@ -32,6 +32,9 @@ MARKERS = ("o", "s", "D", "^", "v", "<", ">", "p", "P", "X", "*", "h")
 # Built-in codecs get distinct colours and markers; anything else hashes its name into the palette.
 KNOWN = ("jpeg", "jpeg2000", "webp", "avif", "jpegxl", "hevc444", "vvc420", "bpg", "vtm", "jpegai", "treenet")
 LOW_RATE_BPP = 0.6
+# Codecs whose name is not what a reader should see: the ATC paper defines no modules, so "atc" is ours.
+LABELS = {"atc": "ATC (rdbench reading)"}
+MANY_POINTS = 12  # a measured curve with more points (a progressive codec's truncations) is drawn as a plain line
 ANCHOR_STYLE = {"color": "black", "linewidth": 2.8, "markersize": 7, "zorder": 5}
 
 
@@ -95,8 +98,12 @@ def plot_rd(df, dataset: str, metric: str, anchor: str | None, out_base: str | P
     for codec in names:
         x, y = mean_curve(df, codec, metric)
         ok = np.isfinite(x) & np.isfinite(y := y_values(metric, y, ms_ssim_db))
-        label = f"{codec} (anchor)" if codec == anchor else codec
-        ax.plot(x[ok], y[ok], label=label, **style_for(codec, anchor=codec == anchor))
+        name = LABELS.get(codec, codec)
+        label = f"{name} (anchor)" if codec == anchor else name
+        style = style_for(codec, anchor=codec == anchor)
+        if ok.sum() > MANY_POINTS:
+            style.update(marker=None)
+        ax.plot(x[ok], y[ok], label=label, **style)
         top = max(top, float(x[ok].max(initial=0)))
         shown += list(y[ok & (x <= (max_bpp or np.inf))])
     for curve in published:

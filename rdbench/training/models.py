@@ -37,10 +37,9 @@ class TrainSetupError(ValueError):
 def learned_codec_class(name: str):
     """The registered learned-codec class called `name` (raises naming the trainable ones)."""
     from rdbench.codecs import codecs
-    from rdbench.codecs.learned import LearnedCodec
 
     cls = codecs.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, LearnedCodec)):
+    if not _trainable(cls):
         raise TrainSetupError(f"codec {name!r} is not a learned codec, so it cannot be trained; "
                               f"trainable: {', '.join(trainable_codecs()) or 'none registered'}")
     return cls
@@ -49,7 +48,6 @@ def learned_codec_class(name: str):
 def trainable_codecs() -> list[str]:
     """Names of the registered learned codecs (those whose class can be imported here)."""
     from rdbench.codecs import codecs
-    from rdbench.codecs.learned import LearnedCodec
 
     names = []
     for name in codecs.names():
@@ -57,13 +55,21 @@ def trainable_codecs() -> list[str]:
             cls = codecs.get(name)
         except Exception:  # a broken plugin is reported when it is asked for by name
             continue
-        if isinstance(cls, type) and issubclass(cls, LearnedCodec):
+        if _trainable(cls):
             names.append(name)
     return names
 
 
+def _trainable(cls) -> bool:
+    """A LearnedCodec, or a codec class that names its weight files' points (``training_points``: a
+    progressive trit-plane codec trains one model for every truncation point)."""
+    from rdbench.codecs.learned import LearnedCodec
+
+    return isinstance(cls, type) and (issubclass(cls, LearnedCodec) or hasattr(cls, "training_points"))
+
+
 def check_point(codec_cls, point: int) -> None:
-    points = tuple(int(p) for p in codec_cls.default_points)
+    points = tuple(int(p) for p in getattr(codec_cls, "training_points", codec_cls.default_points))
     if point not in points:
         raise TrainSetupError(f"codec {codec_cls.name!r} has no rate point {point}; "
                               f"choose from {', '.join(map(str, points))}")
