@@ -55,22 +55,24 @@ def load_tfc(spec: str) -> PublishedCurve:
 
 
 def _read_tfc(path: Path) -> tuple[str | None, np.ndarray, np.ndarray]:
-    name, rows = None, []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if line.startswith("#"):
-            match = TFC_NAME.match(line)
-            name = name or (match and match["name"])
-        elif line:
-            try:
-                rate, value = (float(x) for x in line.split(","))
-            except ValueError as exc:
-                raise BDError(f"{path}:{number}: expected 'bpp, value', got {line!r}") from exc
-            rows.append((rate, value))
+    lines = [(number, line.strip()) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+    names = [m["name"] for _, line in lines if (m := TFC_NAME.match(line))]
+    data = _bpp_value_rows(path, [(n, line) for n, line in lines if line and not line.startswith("#")])
+    return (names[0] if names else None), data[:, 0], data[:, 1]
+
+
+def _bpp_value_rows(path: Path, lines: list[tuple[int, str]]) -> np.ndarray:
+    """(number, text) lines of 'bpp,value' -> an N x 2 array; names the file and line of a bad one."""
+    rows = []
+    for number, line in lines:
+        try:
+            rate, value = (float(x) for x in line.split(","))
+        except ValueError as exc:
+            raise BDError(f"{path}:{number}: expected 'bpp, value', got {line!r}") from exc
+        rows.append((rate, value))
     if len(rows) < 2:
         raise BDError(f"{path}: fewer than two rate points")
-    data = np.array(rows)
-    return name, data[:, 0], data[:, 1]
+    return np.array(rows)
 
 
 def load_c3(spec: str) -> PublishedCurve:
@@ -133,18 +135,9 @@ def load_dpict(spec: str) -> PublishedCurve:
     if name not in DPICT_FILES:
         raise references.ReferenceCurveError(f"{spec}: DPICT publishes {', '.join(source.prefix + f for f in DPICT_FILES)}")
     path = references.fetch(source, name, spec)
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rate, value = (float(x) for x in line.split(","))
-        except ValueError as exc:
-            raise BDError(f"{path}:{number}: expected 'bpp,value', got {line!r}") from exc
-        rows.append((rate, value))
-    if len(rows) < 2:
-        raise BDError(f"{path}: fewer than two rate points")
-    data = np.array(sorted(rows))
+    lines = enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1)
+    data = _bpp_value_rows(path, [(number, line) for number, line in lines if line.strip()])
+    data = data[np.argsort(data[:, 0], kind="stable")]
     metric, label = DPICT_FILES[name]
     values = data[:, 1] if metric == "psnr-rgb" else 1.0 - 10.0 ** (-data[:, 1] / 10.0)
     extra = {"ms-ssim-db-rgb": data[:, 1]} if metric == "ms-ssim-rgb" else {}
