@@ -34,7 +34,7 @@ class PublishedCurve:
     label: str
     name: str
     description: str
-    source: str  # the JSON file it came from
+    source: str  # the pinned name it was loaded by (compressai:kodak/bpg_444_x265_ycbcr.json), else its file
     bpp: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -100,10 +100,12 @@ def load_published(paths: Iterable) -> list[PublishedCurve]:
         rows.append(row)
         source = references.source_of(p)
         if source is not None and source.prefix in LOADERS:  # tfc:, c3: (their own formats)
-            curves.append(LOADERS[source.prefix](str(p)))
-            continue
-        curves.append(load_compressai_json(references.resolve(p), label=references.label_of(p),
-                                           description=(source.description or None) if source else None))
+            curve = LOADERS[source.prefix](str(p))
+        else:
+            curve = load_compressai_json(references.resolve(p), label=references.label_of(p),
+                                         description=(source.description or None) if source else None)
+        # a pinned name says where the curve comes from on every machine; a local copy's path would not
+        curves.append(replace(curve, source=str(p)) if source is not None else curve)
     names = [c.name for c in curves]
     out = []
     for curve, row in zip(curves, rows):
