@@ -7,10 +7,15 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdbench.complexity.architectures import (PAPER_SOURCE, PAPER_TABLE2_NOTE, PAPER_TABLE3, PAPER_TABLE3_LOCLIC,
                                               PAPER_TABLE3_LOCLIC_NOTE, PAPER_TABLE3_NOTE)
 from rdbench.complexity.counting import COUNTER_NOTE, COUNTERS, DECODER_PARTS, ENCODER_PARTS, Complexity
+
+if TYPE_CHECKING:
+    from rdbench.timing import Timings
+
 
 @dataclass(frozen=True)
 class Column:
@@ -20,6 +25,7 @@ class Column:
     label: str
     digits: int | None = None  # None: text
     scale: float = 1.0
+    shown: bool = True  # False: CSV only (a value the same in every row, which the notes state)
 
 
 @dataclass
@@ -44,29 +50,62 @@ def _notes(results: list[Complexity], counters: tuple[str, ...], paper_note: str
     return notes
 
 
-def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS) -> Table:
-    """Paper Table II: encoder and decoder kMAC/px of every architecture counted."""
+def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS, timings: Timings | None = None) -> Table:
+    """Paper Table II: encoder and decoder kMAC/px of every architecture counted, and with ``timings``
+    (rdbench.timing) the measured encode / decode ms per megapixel beside each, with the GMAC/s they imply."""
+    ref = counters[0]
     columns = [Column("architecture", "architecture"), Column("configuration", "configuration"),
                Column("params", "params (M)", 3, 1e-6)]
-    for c in counters:
+    threads = timings.thread_counts() if timings else ()
+    for part, verb in (("encoder", "encode"), ("decoder", "decode")):
+        columns.append(Column(f"{part}_kmac_px_{ref}", f"{part} kMAC/px ({ref})", 2))
+        columns += [Column(_time_key(verb, t), f"{verb} ms/MP ({_threads(t)})", 0) for t in threads]
+    if timings:  # MACs per second: where it differs between rows, MACs do not predict seconds
+        first = threads[0]
+        columns += [Column(f"{verb}_gmac_s_{_threads(first, '_')}", f"{verb} GMAC/s ({ref}, {_threads(first)})", 1)
+                    for verb in ("encode", "decode")]
+    for c in counters[1:]:
         columns += [Column(f"encoder_kmac_px_{c}", f"encoder kMAC/px ({c})", 2),
                     Column(f"decoder_kmac_px_{c}", f"decoder kMAC/px ({c})", 2)]
-    columns += [Column(f"forward_kmac_px_{counters[0]}", f"forward kMAC/px ({counters[0]})", 2),
+    columns += [Column(f"forward_kmac_px_{ref}", f"forward kMAC/px ({ref})", 2),
                 Column("paper_encoder_kmac_px", "paper encoder kMAC/px", 2),
                 Column("paper_decoder_kmac_px", "paper decoder kMAC/px", 2),
                 Column("paper_forward_kmac_px", "paper forward kMAC/px", 2)]
+    if timings:
+        columns += [Column("timed_on", "timed on", shown=False), Column("time_repeats", "timed runs", 0, shown=False)]
     rows = []
     for r in results:
         row = {"architecture": r.architecture.name, "configuration": r.config, "params": r.total_params}
         for c in counters:
             row[f"encoder_kmac_px_{c}"], row[f"decoder_kmac_px_{c}"] = r.encoder(c), r.decoder(c)
-        row[f"forward_kmac_px_{counters[0]}"] = r.forward(counters[0])
+        row[f"forward_kmac_px_{ref}"] = r.forward(ref)
         paper = r.architecture.paper if r.is_default else {}
         for part in ("encoder", "decoder", "forward"):
             row[f"paper_{part}_kmac_px"] = paper.get(part)
+        measured = timings.times.get(r.architecture.name, {}) if timings and r.is_default else {}
+        for t in threads:
+            for part, verb in (("encoder", "encode"), ("decoder", "decode")):
+                ms = measured[t].ms_per_mpx(verb) if t in measured else None
+                row[_time_key(verb, t)] = ms
+                kmac = row[f"{part}_kmac_px_{ref}"]
+                if t == threads[0]:
+                    row[f"{verb}_gmac_s_{_threads(t, '_')}"] = None if ms is None or kmac is None else kmac / ms * 1e3
+        if measured:
+            row["timed_on"], row["time_repeats"] = timings.host.describe(), timings.repeats
         rows.append(row)
-    return Table("Table II: encoder and decoder complexity of learned codecs", columns, rows,
-                 _notes(results, counters, PAPER_TABLE2_NOTE))
+    notes = _notes(results, counters, PAPER_TABLE2_NOTE)
+    if timings:
+        notes.append(timings.note(ref))
+    return Table("Table II: encoder and decoder complexity of learned codecs", columns, rows, notes)
+
+
+def _threads(n: int, sep: str = " ") -> str:
+    return f"{n}{sep}thread" + ("s" if n != 1 else "")
+
+
+def _time_key(verb: str, threads: int) -> str:
+    """CSV key of a time column, e.g. ``decode_ms/MP_1_thread``."""
+    return f"{verb}_ms/MP_{_threads(threads, '_')}"
 
 
 def table3(result: Complexity, counters: tuple[str, ...] = COUNTERS) -> Table:
@@ -119,10 +158,11 @@ def to_csv(table: Table) -> str:
 
 
 def to_markdown(table: Table) -> str:
-    lines = [f"**{table.title}**", "", "| " + " | ".join(c.label for c in table.columns) + " |",
-             "|" + "|".join("---" if c.digits is None else "---:" for c in table.columns) + "|"]
+    shown = [c for c in table.columns if c.shown]
+    lines = [f"**{table.title}**", "", "| " + " | ".join(c.label for c in shown) + " |",
+             "|" + "|".join("---" if c.digits is None else "---:" for c in shown) + "|"]
     for row in table.rows:
-        lines.append("| " + " | ".join(_cell(c, row.get(c.key), text=True) for c in table.columns) + " |")
+        lines.append("| " + " | ".join(_cell(c, row.get(c.key), text=True) for c in shown) + " |")
     return "\n".join(lines + [""] + [f"{note}\n" for note in table.notes])
 
 
@@ -134,10 +174,11 @@ def _tex(text: str) -> str:
 
 def to_latex(table: Table) -> str:
     """A booktabs ``table`` environment; the notes become the caption's second sentence onwards."""
-    spec = "".join("l" if c.digits is None else "r" for c in table.columns)
-    body = [" & ".join(_tex(c.label) for c in table.columns) + r" \\", r"\midrule"]
+    shown = [c for c in table.columns if c.shown]
+    spec = "".join("l" if c.digits is None else "r" for c in shown)
+    body = [" & ".join(_tex(c.label) for c in shown) + r" \\", r"\midrule"]
     for row in table.rows:
-        body.append(" & ".join(_tex(_cell(c, row.get(c.key), text=True)) for c in table.columns) + r" \\")
+        body.append(" & ".join(_tex(_cell(c, row.get(c.key), text=True)) for c in shown) + r" \\")
     caption = _tex(table.title + ". " + " ".join(table.notes))
     return "\n".join([r"% written by rdbench.complexity.tables; needs \usepackage{booktabs}", r"\begin{table}[t]",
                       r"\centering", r"\scriptsize", rf"\caption{{{caption}}}", rf"\begin{{tabular}}{{{spec}}}",
