@@ -77,15 +77,19 @@ def host_description() -> str:
 
 @dataclass
 class CodingTime:
-    """Encode and decode seconds of one model at one thread count, one entry per timed round."""
+    """Encode and decode seconds of one model at one thread count, one entry per timed round: wall time
+    (perf_counter, what Table II reports) and the process's CPU time (process_time, all threads), which at
+    one thread holds better than wall time when other work shares the cores."""
 
     pixels: int
     threads: int
     encode: list[float] = field(default_factory=list)
     decode: list[float] = field(default_factory=list)
+    encode_cpu: list[float] = field(default_factory=list)
+    decode_cpu: list[float] = field(default_factory=list)
 
     def median(self, which: str) -> float:
-        """Median seconds of "encode" or "decode"."""
+        """Median seconds of "encode" or "decode" (wall), "encode_cpu" or "decode_cpu" (process CPU time)."""
         return statistics.median(getattr(self, which))
 
     def ms_per_mpx(self, which: str) -> float:
@@ -110,13 +114,16 @@ def time_coding(models: dict[str, torch.nn.Module], x: torch.Tensor, repeats: in
                 model.decompress(enc["strings"], enc["shape"])
             for _ in range(repeats):
                 for name, model in models.items():
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     enc = model.compress(x)
-                    t1 = time.perf_counter()
+                    c1, t1 = time.process_time(), time.perf_counter()
                     model.decompress(enc["strings"], enc["shape"])
-                    t2 = time.perf_counter()
-                    times[name].encode.append(t1 - t0)
-                    times[name].decode.append(t2 - t1)
+                    c2, t2 = time.process_time(), time.perf_counter()
+                    t = times[name]
+                    t.encode.append(t1 - t0)
+                    t.decode.append(t2 - t1)
+                    t.encode_cpu.append(c1 - c0)
+                    t.decode_cpu.append(c2 - c1)
     finally:
         torch.set_num_threads(before)
     return times
