@@ -43,23 +43,53 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def machine_threads() -> int:
+    """Logical CPUs this process may run on (its affinity; os.cpu_count() where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Host:
+    """What a timing depends on: CPU model, logical CPUs, torch version, and the load while it ran."""
+
+    cpu: str
+    logical_cpus: int
+    torch: str
+    load: float | None  # 1-minute load average at the end of the measurement (None: not on this OS)
+
+    @classmethod
+    def now(cls) -> "Host":
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        return cls(cpu_model(), machine_threads(), torch.__version__, load)
+
+    def describe(self) -> str:
+        load = "" if self.load is None else f", load average {self.load:.1f} at the end"
+        return f"{self.cpu} ({self.logical_cpus} logical CPUs), torch {self.torch}{load}"
+
+
 def host_description() -> str:
     """CPU model, logical CPUs, torch version and the 1-minute load average (timings depend on all four)."""
-    load = f", load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
-    return f"{cpu_model()} ({os.cpu_count()} logical CPUs), torch {torch.__version__}{load}"
+    return Host.now().describe()
 
 
 @dataclass
 class CodingTime:
-    """Encode and decode seconds of one model at one thread count, one entry per timed round."""
+    """Encode and decode seconds of one model at one thread count, one entry per timed round: wall time
+    (perf_counter, what Table II reports) and the process's CPU time (process_time, all threads), which at
+    one thread holds better than wall time when other work shares the cores."""
 
     pixels: int
     threads: int
     encode: list[float] = field(default_factory=list)
     decode: list[float] = field(default_factory=list)
+    encode_cpu: list[float] = field(default_factory=list)
+    decode_cpu: list[float] = field(default_factory=list)
 
     def median(self, which: str) -> float:
-        """Median seconds of "encode" or "decode"."""
+        """Median seconds of "encode" or "decode" (wall), "encode_cpu" or "decode_cpu" (process CPU time)."""
         return statistics.median(getattr(self, which))
 
     def ms_per_mpx(self, which: str) -> float:
@@ -84,13 +114,16 @@ def time_coding(models: dict[str, torch.nn.Module], x: torch.Tensor, repeats: in
                 model.decompress(enc["strings"], enc["shape"])
             for _ in range(repeats):
                 for name, model in models.items():
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     enc = model.compress(x)
-                    t1 = time.perf_counter()
+                    c1, t1 = time.process_time(), time.perf_counter()
                     model.decompress(enc["strings"], enc["shape"])
-                    t2 = time.perf_counter()
-                    times[name].encode.append(t1 - t0)
-                    times[name].decode.append(t2 - t1)
+                    c2, t2 = time.process_time(), time.perf_counter()
+                    t = times[name]
+                    t.encode.append(t1 - t0)
+                    t.decode.append(t2 - t1)
+                    t.encode_cpu.append(c1 - c0)
+                    t.decode_cpu.append(c2 - c1)
     finally:
         torch.set_num_threads(before)
     return times
@@ -117,35 +150,38 @@ def time_architectures(archs: Sequence, height: int, width: int, repeats: int,
 
 
 def default_thread_counts() -> tuple[int, ...]:
-    """1 and the machine's logical CPUs (torch's default intra-op count), once each."""
-    return tuple(dict.fromkeys((1, torch.get_num_threads())))
+    """1 and the machine's threads (the logical CPUs this process may use), once each."""
+    return tuple(dict.fromkeys((1, machine_threads())))
 
 
-def _label(threads: int) -> str:
-    return f"{threads} thread" + ("s" if threads != 1 else "")
+@dataclass
+class Timings:
+    """Coding times of several architectures measured in one run, and the host they were measured on."""
+
+    times: dict[str, dict[int, CodingTime]]  # architecture -> threads -> CodingTime
+    repeats: int
+    host: Host
+
+    def thread_counts(self) -> tuple[int, ...]:
+        return tuple(sorted({t for per in self.times.values() for t in per}))
+
+    def note(self, counter: str) -> str:
+        """The table note: method, host, and why kMAC/px and time disagree."""
+        pixels = next(t.pixels for per in self.times.values() for t in per.values())
+        counts = ", ".join(f"{t} thread" + ("s" if t != 1 else "") for t in self.thread_counts())
+        return (f"Time: CPU milliseconds per megapixel of model.compress (encode) and model.decompress (decode), "
+                f"median of {self.repeats} interleaved runs after a warm-up, one {pixels / 1e6:.3f} MP image, "
+                f"batch 1, at {counts}; {TIME_NOTE}. Host: {self.host.describe()}. GMAC/s = {counter}'s MACs per "
+                "second at the first thread count: equal in every row if MACs predicted time. kMAC/px and time "
+                "disagree where a counter's convention or a layer's speed does: torchinfo counts transposed "
+                "convolutions at their output positions (4x the multiply-adds of the CompressAI decoders' stride-2 "
+                "layers; ptflops and fvcore count them at their input positions), TreeNet's 32-channel "
+                "convolutions run at fewer GMAC/s than the CompressAI models' 128/192-channel ones, and "
+                "autoregressive context models (cheng2020-anchor) decode position by position in Python.")
 
 
-def add_time_columns(table, times: dict[str, dict[int, CodingTime]], repeats: int, host: str) -> None:
-    """Append encode / decode ms/MP columns per thread count to a rdbench.complexity Table II, in place.
-
-    Rows whose architecture was not timed get empty cells. CSV keys: ``encode_ms/MP_1_thread`` ...
-    """
-    from rdbench.complexity import Column
-
-    counts = sorted({t for per in times.values() for t in per})
-    for threads in counts:
-        for which in ("encode", "decode"):
-            key = f"{which}_ms/MP_{_label(threads).replace(' ', '_')}"
-            table.columns.append(Column(key, f"{which} ms/MP ({_label(threads)})", 0))
-            for row in table.rows:
-                t = times.get(row["architecture"], {}).get(threads)
-                row[key] = None if t is None else t.ms_per_mpx(which)
-    pixels = next(t.pixels for per in times.values() for t in per.values())
-    table.notes.append(
-        f"Time: CPU milliseconds per megapixel of model.compress (encode) and model.decompress (decode), median "
-        f"of {repeats} interleaved runs after a warm-up, one {pixels / 1e6:.3f} MP image, batch 1, at "
-        f"{', '.join(_label(t) for t in counts)}; {TIME_NOTE}. Host: {host}. kMAC/px and time disagree where a "
-        "counter's convention or a layer's speed does: torchinfo counts transposed convolutions at their output "
-        "positions (4x the multiply-adds of the CompressAI decoders' stride-2 layers; ptflops and fvcore count "
-        "them at their input positions), and TreeNet's 32-channel convolutions run at fewer GMAC/s than the "
-        "CompressAI models' 128/192-channel ones.")
+def measure(archs: Sequence, height: int, width: int, repeats: int,
+            thread_counts: Sequence[int] | None = None) -> Timings:
+    """Time every architecture (rdbench.complexity.Architecture) at ``height`` x ``width``: Table II's input."""
+    times = time_architectures(archs, height, width, repeats, thread_counts or default_thread_counts())
+    return Timings(times, repeats, Host.now())

@@ -103,51 +103,81 @@ def test_cli_writes_tables_with_separate_paper_columns(tmp_path):
     assert "g\\_a" in (out / "table3.tex").read_text()
 
 
-def test_time_columns_in_every_format(tmp_path, capsys):
+def test_time_columns_in_every_format_and_the_report(tmp_path, capsys):
     from rdbench import timing
     from rdbench.cli import main
+    from rdbench.report.tables import complexity_tables, rows_to_html
 
     out = tmp_path / "complexity"
     assert main(["complexity", "treenet", "--height", "128", "--width", "128", "--counters", "torchinfo",
                  "--out", str(out), "--time", "--repeats", "1", "--threads", "1", "2"]) == 0
     with open(out / "table2.csv", newline="") as f:
-        t2 = {r["architecture"]: r for r in csv.DictReader(f)}
-    assert list(t2) == [a for a, arch in cx.ARCHITECTURES.items() if not arch.on_request]  # dpict/ctc/atc: named
+        reader = csv.DictReader(f)
+        t2 = {r["architecture"]: r for r in reader}
+    head = reader.fieldnames
+    # every learned architecture of Table II is timed; dpict/ctc/atc enter only when named
+    assert list(t2) == [a for a, arch in cx.ARCHITECTURES.items() if not arch.on_request]
     for row in t2.values():
         for key in ("encode_ms/MP_1_thread", "decode_ms/MP_1_thread", "encode_ms/MP_2_threads",
-                    "decode_ms/MP_2_threads"):
+                    "decode_ms/MP_2_threads", "encode_gmac_s_1_thread", "decode_gmac_s_1_thread"):
             assert float(row[key]) > 0, (row["architecture"], key)
-        assert float(row["decoder_kmac_px_torchinfo"]) > 0  # time beside MACs, not instead
+        # GMAC/s is the row's own MACs over its own time: 1e3 kMAC/px / (ms/MP)
+        assert float(row["decode_gmac_s_1_thread"]) == pytest.approx(
+            1e3 * float(row["decoder_kmac_px_torchinfo"]) / float(row["decode_ms/MP_1_thread"]), rel=1e-5)
+        assert f"torch {torch.__version__}" in row["timed_on"] and row["time_repeats"] == "1"
+    # side by side: each part's kMAC/px column is followed by its time columns
+    i = head.index("decoder_kmac_px_torchinfo")
+    assert head[i + 1:i + 3] == ["decode_ms/MP_1_thread", "decode_ms/MP_2_threads"]
     md, tex = (out / "table2.md").read_text(), (out / "table2.tex").read_text()
-    assert "decode ms/MP (1 thread)" in md and "encode ms/MP (2 threads)" in md
+    assert "| decoder kMAC/px (torchinfo) | decode ms/MP (1 thread) | decode ms/MP (2 threads) |" in md
     assert f"torch {torch.__version__}" in md and timing.cpu_model() in md and "median of 1" in md
-    assert "decode ms/MP (1 thread)" in tex
+    assert "decode ms/MP (1 thread)" in tex and "decode GMAC/s (torchinfo, 1 thread)" in tex
+    assert timing.cpu_model() in tex and "timed on" not in md  # the host is in the notes, not a column
+    html = "".join(rows_to_html(t, r) for t, r in complexity_tables(tmp_path).items())  # what the report shows
+    assert "<th>decode ms/MP 1 thread</th>" in html and "<th>decoder kMAC/px torchinfo</th>" in html
+    assert "<th>decode GMAC/s 1 thread</th>" in html
+    assert f"median of 1 runs on {timing.cpu_model()}" in html and f"torch {torch.__version__}" in html
     assert main(["complexity", "treenet", "--time"]) != 0
     assert "add --out" in capsys.readouterr().err
 
 
+class _Clock:
+    """A stand-in for the time module: the clocks move only when the fake codec says it works."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    process_time = perf_counter
+
+
 class _Sleeper(torch.nn.Module):
-    """A 'codec' whose compress takes 20 ms and decompress 40 ms: checks the arithmetic of the timing."""
+    """A 'codec' whose compress takes 20 ms and decompress 40 ms of the fake clock (no real sleep: a
+    loaded machine must not fail the test): checks the arithmetic of the timing, not the machine."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
 
     def compress(self, x):
-        import time
-
-        time.sleep(0.02)
+        self.clock.now += 0.02
         return {"strings": [], "shape": None}
 
     def decompress(self, strings, shape):
-        import time
-
-        time.sleep(0.04)
+        self.clock.now += 0.04
         return {"x_hat": None}
 
 
-def test_time_coding_reports_medians_per_megapixel():
+def test_time_coding_reports_medians_per_megapixel(monkeypatch):
     from rdbench import timing
 
+    clock = _Clock()
+    monkeypatch.setattr(timing, "time", clock)
     x = torch.zeros(1, 3, 500, 1000)  # 0.5 MP
-    t = timing.time_coding({"sleeper": _Sleeper()}, x, repeats=3, threads=1)["sleeper"]
+    t = timing.time_coding({"sleeper": _Sleeper(clock)}, x, repeats=3, threads=1)["sleeper"]
     assert len(t.encode) == len(t.decode) == 3 and t.threads == 1
-    assert 40 <= t.ms_per_mpx("encode") < 60 and 80 <= t.ms_per_mpx("decode") < 110
+    assert t.ms_per_mpx("encode") == pytest.approx(40) and t.ms_per_mpx("decode") == pytest.approx(80)
     with pytest.raises(ValueError, match="repeats"):
-        timing.time_coding({"sleeper": _Sleeper()}, x, repeats=0, threads=1)
+        timing.time_coding({"sleeper": _Sleeper(clock)}, x, repeats=0, threads=1)

@@ -408,3 +408,26 @@ def test_a_diverged_point_stops_and_keeps_its_last_finite_checkpoint(fixed_batch
     model = saved["members"][4]["model"]
     assert all(torch.isfinite(t).all() for t in model.values() if t.is_floating_point())
     assert not (out / "weights").exists()  # nothing exported from a diverged model
+
+
+def test_cpu_optimizers_are_fused_and_update_as_the_per_tensor_loop():
+    from rdbench.models.treenet import TreeNet
+    from rdbench.training.step import make_optimizers
+
+    torch.manual_seed(0)
+    fused_model, loop_model = TreeNet(), TreeNet()
+    loop_model.load_state_dict(fused_model.state_dict())
+    main, opt, aux_opt = make_optimizers(fused_model, 1e-3, 1e-2, torch.device("cpu"))
+    assert opt.defaults["fused"] and aux_opt.defaults["fused"]
+    loop_main = [p for n, p in loop_model.named_parameters() if not n.endswith("quantiles")]
+    assert [p.shape for p in loop_main] == [p.shape for p in main]
+    loop = torch.optim.Adam(loop_main, lr=1e-3, foreach=False)
+    start = [p.detach().clone() for p in main]
+    for _ in range(3):
+        for a, b in zip(main, loop_main):
+            a.grad = torch.randn_like(a)
+            b.grad = a.grad.clone()
+        opt.step()
+        loop.step()
+    assert max((a - b).abs().max().item() for a, b in zip(main, loop_main)) < 1e-6  # the same update
+    assert min((a - s).abs().max().item() for a, s in zip(main, start)) > 1e-4  # and an update it was

@@ -74,6 +74,26 @@ def test_latent_codec_is_cheng2020_checkerboard():
         assert {k: v.shape for k, v in codec.state_dict().items()} == theirs
 
 
+def test_indexed_gaussian_conditional_gives_compressais_indexes_and_bitstream(coding_model, crop, monkeypatch):
+    from compressai.entropy_models import GaussianConditional
+
+    from rdbench.models.inference import IndexedGaussianConditional
+
+    gc = coding_model.latent_codecs[0].latent_codec["y"].latent_codec["y"].gaussian_conditional
+    assert isinstance(gc, IndexedGaussianConditional) and len(gc.scale_table) == 64
+    table = gc.scale_table
+    edges = torch.cat((table, torch.nextafter(table, table + 1), torch.nextafter(table, table - 1)))
+    scales = torch.cat((edges, torch.rand(5000) * 80, torch.tensor([0.0, 1e-6, 0.11, 1e9])))
+    scales = scales[torch.randperm(len(scales), generator=torch.Generator().manual_seed(0))].reshape(1, 1, -1, 1)
+    assert torch.equal(gc.build_indexes(scales), GaussianConditional.build_indexes(gc, scales))
+    x = to_tensor(crop(128, 192))
+    with torch.no_grad():
+        ours = coding_model.compress(x)["strings"]
+        monkeypatch.setattr(IndexedGaussianConditional, "build_indexes", GaussianConditional.build_indexes)
+        theirs = coding_model.compress(x)["strings"]
+    assert ours == theirs  # the same bitstream as CompressAI's loop
+
+
 def test_fusion_of_equal_inputs_and_independent_second_stage():
     torch.manual_seed(0)
     x = torch.randn(2, 32, 5, 7)

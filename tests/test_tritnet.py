@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("compressai")
 
 from rdbench import complexity as cx  # noqa: E402
+from rdbench.complexity import counting  # noqa: E402
 from rdbench.images import to_tensor  # noqa: E402
 from rdbench.models.tritnet import TritPlaneNet  # noqa: E402
 from rdbench.models.tritrr import DistortionReduction, RateReduction  # noqa: E402
@@ -27,7 +28,7 @@ MAIN = {"g_a": (408.793, 5_691_456), "h_a": (3.323, 1_659_840), "h_s": (7.698, 6
 
 def _latent_kmac(module, *args) -> float:
     """kMAC/px of a module run on latents of a 256 x 256 image (16 x 16 positions)."""
-    return cx._torchinfo(module, args) / (256 * 256) / 1000
+    return counting._torchinfo(module, args) / (256 * 256) / 1000
 
 
 @pytest.fixture(scope="module")

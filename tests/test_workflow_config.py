@@ -124,3 +124,21 @@ def test_new_weights_change_a_learned_codecs_setting_and_nothing_else(tmp_path):
     assert {p: v for p, v in after["weights_sha256"].items() if p != "3"} == \
         {p: v for p, v in before["weights_sha256"].items() if p != "3"}
     assert codec_setting(config, "jpeg") == {"points": [20, 50]}
+
+
+def test_complexity_timing_is_a_config_switch(tmp_path, photos):
+    """complexity.time turns Table II's measured time on (with its run count and threads) or off; a bad
+    value stops the workflow at validation."""
+    target = "results/complexity/table2.csv"
+    small = {"architectures": ["treenet"], "height": 128, "width": 128, "counters": ["torchinfo"]}
+    on = write_config(tmp_path / "on.yaml", photos,
+                      complexity={**small, "time": {"enabled": True, "repeats": 2, "threads": [1]}})
+    proc = snakemake(tmp_path, target, "-n", "-p", "--configfile", str(on))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--counters torchinfo --time --repeats 2 --threads 1 --out" in proc.stdout, proc.stdout[-3000:]
+    off = write_config(tmp_path / "off.yaml", photos, complexity=small)  # the default: no timing
+    proc = snakemake(tmp_path, target, "-n", "-p", "--configfile", str(off))
+    assert proc.returncode == 0 and "--counters torchinfo  --out" in proc.stdout, proc.stdout[-3000:]
+    bad = write_config(tmp_path / "bad.yaml", photos, complexity={**small, "time": {"enabled": True, "repeats": 0}})
+    proc = snakemake(tmp_path, target, "-n", "--configfile", str(bad))
+    assert proc.returncode != 0 and "repeats" in proc.stdout + proc.stderr, proc.stdout[-3000:]

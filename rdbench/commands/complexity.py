@@ -15,15 +15,17 @@ examples:
   rdbench complexity treenet -o gs_layout=pyramid321 --counters torchinfo
   rdbench complexity bmshj2018-factorized --height 256 --width 256
   rdbench complexity treenet --out results/complexity --time --repeats 5
-                                                      # + measured encode/decode ms per megapixel in
-                                                      #   Table II at 1 thread and the machine's threads
+                                                      # + measured encode/decode ms per megapixel beside
+                                                      #   kMAC/px in Table II, at 1 thread and the
+                                                      #   machine's threads, median of 5
 
 Counts are torchinfo's (the paper's counter: biases count, GDN 0, masked convolutions in full);
 ptflops and fvcore columns are cross-checks that disagree by design. Table II always lists every
 known architecture at its default configuration; -o options apply to MODEL only (give one). With
 several MODELs the first one's per-module table is table3.*, the others' table3-<MODEL>.*.
---time codes one noise image with random-init weights: representative for the transforms, not for
-the entropy coder (see rdbench.timing). Compare times only within one run (one machine, one load).
+--time codes one noise image of --height x --width with random-init weights: representative for the
+transforms, not for the entropy coder (see rdbench.timing). The CPU model, torch version and load go
+in the notes and the CSV (timed_on). Compare times only within one run (one machine, one load).
 """
 
 
@@ -43,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="with --out: add measured CPU encode/decode ms per megapixel to Table II")
     parser.add_argument("--repeats", type=int, default=3, help="with --time: timed runs per model (median; 3)")
     parser.add_argument("--threads", type=int, nargs="+", metavar="N",
-                        help="with --time: intra-op thread counts (default: 1 and torch's default count)")
+                        help="with --time: intra-op thread counts (default: 1 and the machine's logical CPUs)")
 
 
 def parse_options(items: list[str]) -> dict[str, object]:
@@ -88,17 +90,14 @@ def run(args: argparse.Namespace) -> int:
         counted = [results[a] if a in results and not options else cx.count(cx.ARCHITECTURES[a], args.height,
                                                                               args.width, counters)
                    for a, arch in cx.ARCHITECTURES.items() if not arch.on_request or a in models]
-        table2 = cx.table2(counted, counters)
+        timings = None
         if args.time:
             from rdbench import timing
 
             # trit-plane models (on_request) code through their own container; the harness times their cells
-            times = timing.time_architectures([a for a in cx.ARCHITECTURES.values() if not a.on_request],
-                                              args.height, args.width, args.repeats,
-                                              args.threads or timing.default_thread_counts())
-            timed = {r.architecture.name for r in counted if r.is_default}
-            timing.add_time_columns(table2, {k: v for k, v in times.items() if k in timed}, args.repeats,
-                                    timing.host_description())
+            timings = timing.measure([a for a in cx.ARCHITECTURES.values() if not a.on_request], args.height,
+                                     args.width, args.repeats, args.threads)
+        table2 = cx.table2(counted, counters, timings)
         written = cx.write_table(table2, out / "table2")
         for i, (name, result) in enumerate(results.items()):
             written += cx.write_table(cx.table3(result, counters), out / ("table3" if i == 0 else f"table3-{name}"))

@@ -20,7 +20,10 @@ read at call time (nothing is cached, nothing in the state dict changes meaning)
 The results equal the modules' eval forward up to float rounding (other summation orders and fused
 multiply-adds; measured max abs difference on Kodak in the README). Only the transforms g_a and g_s
 go through here: the entropy models (hyper-synthesis, context, entropy parameters) run CompressAI's
-modules unchanged, identically in encoder and decoder, so decoding stays bit-exact.
+modules unchanged, identically in encoder and decoder, so decoding stays bit-exact. The one change on
+the entropy side is integer-exact: :class:`IndexedGaussianConditional` finds each scale's table index
+with one ``bucketize`` instead of CompressAI's loop of 63 comparisons (the same integers, so the same
+bitstream; 8 calls per image, about 5 % of TreeNet's encode).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from compressai.entropy_models import GaussianConditional
 from torch import Tensor, nn
 
 LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, used by CompressAI's residual blocks
@@ -244,3 +248,18 @@ def pyramid_synthesis(g_s: nn.Module, y_hats: Sequence[Tensor]) -> Tensor:
         up = [upsample(node, f) for node, f in zip(level, feats)]
         feats = [fuse(f, up[j], up[j + 1]) for j, f in enumerate(fusions)] or up
     return g_s.final(feats[0]).contiguous()
+
+
+# ------------------------------------------------------------------------------ entropy models
+
+
+class IndexedGaussianConditional(GaussianConditional):
+    """CompressAI's GaussianConditional (same buffers, same state dict) whose ``build_indexes`` is one
+    ``bucketize``: CompressAI counts the table entries ``s`` (all but the last) with ``scale <= s`` and
+    subtracts that from ``len(table) - 1``; for a sorted table (CompressAI checks it is) that is the
+    number of entries strictly below the scale, which is what ``bucketize`` returns. Integers, so
+    encoder and decoder agree with each other and with CompressAI's own loop exactly."""
+
+    def build_indexes(self, scales: Tensor) -> Tensor:
+        scales = self.lower_bound_scale(scales)
+        return torch.bucketize(scales, self.scale_table[:-1].contiguous()).int()

@@ -164,7 +164,8 @@ def checkerboard_hyperprior(M: int) -> HyperpriorLatentCodec:
         nn.Conv2d(M * 8 // 3, M * 6 // 3, 1),
     )
     y_codec = CheckerboardLatentCodec(
-        latent_codec={"y": GaussianConditionalLatentCodec(quantizer="ste")},
+        latent_codec={"y": GaussianConditionalLatentCodec(
+            gaussian_conditional=inference.IndexedGaussianConditional(None), quantizer="ste")},
         entropy_parameters=entropy_parameters,
         context_prediction=CheckerboardMaskedConv2d(M, 2 * M, kernel_size=5, stride=1, padding=2),
     )

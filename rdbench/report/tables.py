@@ -260,7 +260,9 @@ def paper_table(results_dir: str | Path) -> dict[str, list[list[str]]]:
 
 def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
     """Tables II/III as rows of strings (header first), for those of ``complexity/table{2,3}.csv`` that exist,
-    then one Table III per further architecture (``complexity/table3-<architecture>.csv``)."""
+    then one Table III per further architecture (``complexity/table3-<architecture>.csv``). Table II's
+    measured time (ms/MP beside kMAC/px) keeps its columns; the host and run count (the same in every timed
+    row) move into the title."""
     out = {}
     folder = Path(results_dir) / "complexity"
     stems = dict(COMPLEXITY)
@@ -269,14 +271,30 @@ def complexity_tables(results_dir: str | Path) -> dict[str, list[list[str]]]:
         path = folder / f"{stem}.csv"
         if path.is_file():
             with open(path, newline="", encoding="utf-8") as f:
-                out[title] = _readable([r for r in csv.reader(f) if r])
+                rows = [r for r in csv.reader(f) if r]
+            rows, timed = _timed_on(rows)
+            out[title + (f" (measured time: {timed})" if timed else "")] = _readable(rows)
     return out
 
 
-def _readable(rows: list[list[str]]) -> list[list[str]]:
-    """CSV header and numbers as a reader wants them: kMAC/px to 2 decimals, parameters in millions."""
+def _timed_on(rows: list[list[str]]) -> tuple[list[list[str]], str]:
+    """Drop the ``timed_on`` / ``time_repeats`` columns; return them as "median of N runs on HOST"."""
     head = rows[0]
-    out = [[h.replace("kmac_px", "kMAC/px").replace("_", " ") for h in head]]
+    if "timed_on" not in head:
+        return rows, ""
+    drop = {head.index(k) for k in ("timed_on", "time_repeats") if k in head}
+    hosts = sorted({r[head.index("timed_on")] for r in rows[1:] if r[head.index("timed_on")]})
+    runs = sorted({r[head.index("time_repeats")] for r in rows[1:] if "time_repeats" in head
+                   and r[head.index("time_repeats")]})
+    kept = [[c for i, c in enumerate(r) if i not in drop] for r in rows]
+    return kept, f"median of {' / '.join(runs) or '?'} runs on {'; '.join(hosts)}"
+
+
+def _readable(rows: list[list[str]]) -> list[list[str]]:
+    """CSV header and numbers as a reader wants them: kMAC/px to 2 decimals, parameters in millions,
+    milliseconds per megapixel whole, GMAC/s to 1 decimal."""
+    head = rows[0]
+    out = [[h.replace("kmac_px", "kMAC/px").replace("gmac_s", "GMAC/s").replace("_", " ") for h in head]]
     for row in rows[1:]:
         cells = []
         for name, cell in zip(head, row):
@@ -286,7 +304,8 @@ def _readable(rows: list[list[str]]) -> list[list[str]]:
                 cells.append(cell)
                 continue
             cells.append(f"{value / 1e6:.3f} M" if name == "params" else f"{value:.2f} M" if name == "paper_params"
-                         else cell if name == "instances" else f"{value:.2f}")
+                         else cell if name == "instances" else f"{value:.0f}" if "_ms/MP_" in name
+                         else f"{value:.1f}" if "_gmac_s_" in name else f"{value:.2f}")
         out.append(cells)
     return out
 

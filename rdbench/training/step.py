@@ -90,13 +90,15 @@ def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Para
 def make_optimizers(model: nn.Module, lr: float, aux_lr: float, device: torch.device,
                     capturable: bool = False, lr_tensor: bool = False
                     ) -> tuple[list, torch.optim.Optimizer, torch.optim.Optimizer | None]:
-    """Adam (fused on CUDA) for the main parameters, Adam for the quantiles (None if there are none).
+    """Adam for the main parameters, Adam for the quantiles (None if there are none), both fused: on the
+    CPU too, where TreeNet's 690 parameter tensors take 5.7 ms per fused step against 28.6 ms for the
+    per-tensor loop (1 thread, CPU time; the same update up to float rounding).
 
     ``lr_tensor``: the main lr is a device tensor, so a schedule can change it inside a CUDA graph."""
     main, aux = split_parameters(model)
     if not main:
         raise ValueError(f"{type(model).__name__} has no trainable parameters")
-    kwargs = {"fused": True} if device.type == "cuda" else {"foreach": False}
+    kwargs = {"fused": True}
     if capturable:
         kwargs["capturable"] = True
     main_lr = torch.tensor(lr, dtype=torch.float32, device=device) if lr_tensor else lr
