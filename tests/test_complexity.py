@@ -181,3 +181,17 @@ def test_time_coding_reports_medians_per_megapixel(monkeypatch):
     assert t.ms_per_mpx("encode") == pytest.approx(40) and t.ms_per_mpx("decode") == pytest.approx(80)
     with pytest.raises(ValueError, match="repeats"):
         timing.time_coding({"sleeper": _Sleeper(clock)}, x, repeats=0, threads=1)
+
+
+def test_an_untimed_row_is_named_in_the_notes():
+    """A row Table II counts but does not time (the trit-plane presets) says so, instead of blank cells alone."""
+    from rdbench import timing
+
+    counted = [cx.count("treenet", 64, 64, ("torchinfo",)), cx.count("bmshj2018-factorized", 64, 64, ("torchinfo",))]
+    t = timing.CodingTime(64 * 64, 1, encode=[0.01], decode=[0.02])
+    timings = timing.Timings({"treenet": {1: t}}, 1, timing.Host("cpu", 2, torch.__version__, None))
+    table = cx.table2(counted, ("torchinfo",), timings)
+    rows = {r["architecture"]: r for r in table.rows}
+    assert rows["treenet"]["decode_ms/MP_1_thread"] > 0 and rows["bmshj2018-factorized"]["decode_ms/MP_1_thread"] is None
+    assert any(n.startswith("Not timed here: bmshj2018-factorized") for n in table.notes)
+    assert not any("Not timed" in n for n in cx.table2(counted[:1], ("torchinfo",), timings).notes)

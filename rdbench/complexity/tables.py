@@ -98,6 +98,10 @@ def table2(results: list[Complexity], counters: tuple[str, ...] = COUNTERS, timi
     notes = _notes(results, counters, PAPER_TABLE2_NOTE)
     if timings:
         notes.append(timings.note(ref))
+        untimed = [r.architecture.label or r.architecture.name for r in results if r.architecture.name not in timings.times]
+        if untimed:
+            notes.append(f"Not timed here: {', '.join(untimed)} (they code through their own file format, not "
+                         "model.compress; the runtime table of a benchmark run gives their encode and decode seconds).")
     return Table("Table II: encoder and decoder complexity of learned codecs", columns, rows, notes)
 
 
