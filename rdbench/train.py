@@ -294,12 +294,11 @@ class TrainingRun:
                     self.say(f"step {step}/{self.total}: {line}")
                 window_start, window_steps = time.perf_counter(), 0
             if step < self.total:
-                if cfg.val_every and step % cfg.val_every == 0:
-                    self.validate(step)
+                validation = self.validate(step) if cfg.val_every and step % cfg.val_every == 0 else {}
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     self.checkpoint(step)
                 if cfg.export_every and step % cfg.export_every == 0:
-                    self.export(step, {})
+                    self.export(step, validation)  # a validation of this very step goes into the sidecar
         if bar is not None:
             bar.close()
         self.checkpoint(step)

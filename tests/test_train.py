@@ -431,3 +431,19 @@ def test_cpu_optimizers_are_fused_and_update_as_the_per_tensor_loop():
         loop.step()
     assert max((a - b).abs().max().item() for a, b in zip(main, loop_main)) < 1e-6  # the same update
     assert min((a - s).abs().max().item() for a, s in zip(main, start)) > 1e-4  # and an update it was
+
+
+
+def test_a_periodic_export_carries_the_validation_of_its_step(photos, tmp_path, monkeypatch):
+    """--export-every with --val-every at the same step: that export's sidecar holds the step's validation
+    (it was dropped, so weights taken from a run stopped before its end had none)."""
+    import rdbench.train as T
+
+    sidecars, export = [], T.M.export_weights
+    monkeypatch.setattr(T.M, "export_weights", lambda *a, **kw: sidecars.append(a[4]) or export(*a, **kw))
+    out = tmp_path / "periodic"
+    train(_cfg(photos, out, points=(2,), steps=3, val_images=2, val_every=2, export_every=2),
+          codec_cls=TreeNetCodec, say=_quiet)
+    assert [m["steps"] for m in sidecars] == [2, 3]
+    (val,) = [r for r in _log(out, "val") if r["step"] == "2"]
+    assert sidecars[0]["validation"]["psnr"] == pytest.approx(float(val["psnr"]), abs=1e-4)
