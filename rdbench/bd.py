@@ -208,8 +208,8 @@ def bd(anchor_rate: Sequence[float], anchor_quality: Sequence[float], test_rate:
         axis = "log10-rate"
     if frac <= min_overlap:
         ranges = (f"{anchor_name!r} covers {_range(anchor, kind)}, {test_name!r} covers {_range(test, kind)}")
-        what = "do not overlap" if frac == 0 else f"overlap only {100 * frac:.1f}% on the {axis} axis"
-        raise BDError(f"BD-{kind} is undefined: the curves {what} ({ranges}; min_overlap={min_overlap}). "
+        what = "do not overlap" if frac == 0 else f"overlap only {100 * frac:.2f}% on the {axis} axis"
+        raise BDError(f"BD-{kind} is undefined: the curves {what} ({ranges}; defined above min_overlap={min_overlap}). "
                       "Add rate points so that both curves cover a common range"
                       + (" or lower min_overlap" if frac > 0 else ""))
     value = _bjontegaard(anchor, test, kind, method)
