@@ -195,3 +195,13 @@ def test_an_untimed_row_is_named_in_the_notes():
     assert rows["treenet"]["decode_ms/MP_1_thread"] > 0 and rows["bmshj2018-factorized"]["decode_ms/MP_1_thread"] is None
     assert any(n.startswith("Not timed here: bmshj2018-factorized") for n in table.notes)
     assert not any("Not timed" in n for n in cx.table2(counted[:1], ("torchinfo",), timings).notes)
+
+
+def test_the_command_leaves_the_callers_grad_mode_alone(capsys):
+    """`rdbench complexity` counts without autograd, scoped: run in-process (as tests and notebooks do), it
+    must not switch gradients off for what runs next (it did, and training tests in the same worker failed)."""
+    from rdbench.cli import main
+
+    assert torch.is_grad_enabled()
+    assert main(["complexity", "treenet", "--height", "64", "--width", "64", "--counters", "torchinfo"]) == 0
+    assert torch.is_grad_enabled()

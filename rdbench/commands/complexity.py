@@ -60,13 +60,17 @@ def parse_options(items: list[str]) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import torch
+
+    with torch.no_grad():  # scoped: a caller in the same process (a test, a notebook) keeps its grad mode
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
     from rdbench import complexity as cx
 
-    torch.set_grad_enabled(False)
     counters = tuple(dict.fromkeys(args.counters))
     options = parse_options(args.option)
     models = list(dict.fromkeys(args.model))
