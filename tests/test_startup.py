@@ -43,3 +43,18 @@ def test_classical_codecs_never_import_torch(codec, kodim, tmp_path):
             f"c.encode(Path({str(tmp_path)!r}) / 'in.png', c.points()[0], Path({str(tmp_path)!r}) / 'x.bin')\n"
             f"c.decode(Path({str(tmp_path)!r}) / 'x.bin', Path({str(tmp_path)!r}) / 'out.png')")
     assert [m for m in heavy_modules_after(code) if m.startswith("torch") or m == "compressai"] == []
+
+
+def test_a_psnr_and_ms_ssim_measure_job_never_imports_torch(kodim, tmp_path):
+    """About 2 s of every such job was `import torch`; the LPIPS/DISTS/NLPD jobs still load it."""
+    images = tmp_path / "ds"
+    images.mkdir()
+    (images / "kodim23.png").write_bytes(kodim(23).read_bytes())
+    work = tmp_path / "work"
+    code = (f"from rdbench.run import prepare, code_cell, measure_cell\n"
+            f"index = prepare({str(images)!r}, {str(work / 'images')!r})\n"
+            f"code_cell('jpeg', {{}}, index, '50', {str(work / 'coded')!r})\n"
+            f"measure_cell({str(work / 'coded' / 'coding.json')!r}, index, ['psnr-rgb', 'psnr-y', 'ms-ssim-rgb'], "
+            f"{str(tmp_path / 'cell.json')!r})")
+    assert [m for m in heavy_modules_after(code) if m.startswith("torch")] == []
+    assert json.loads((tmp_path / "cell.json").read_text())["records"][0]["metrics"]["ms-ssim-rgb"] > 0.9

@@ -1,14 +1,15 @@
 """Shim: rule measure -> rdbench.run.measure_cell."""
+import os
 
-from rdbench.jobs import start
+# The cores the scheduler gave this job, not every core: jobs run side by side. Read by torch when a
+# metric that needs it is first called; PSNR and MS-SSIM never import torch (about 2 s per job).
+os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # noqa: F821 (snakemake is injected)
 
-start(snakemake.log[0])  # noqa: F821 (snakemake is injected): log to its file, end with Snakemake
+from rdbench.jobs import start  # noqa: E402
 
-import torch  # noqa: E402
+start(snakemake.log[0])  # noqa: F821: log to its file, end with Snakemake
 
 from rdbench.run import measure_cell  # noqa: E402
 
 sm = snakemake  # noqa: F821
-# Use the cores the scheduler gave this job, not every core: jobs run side by side.
-torch.set_num_threads(sm.threads)
 measure_cell(sm.input.coding, sm.input.index, list(sm.params.metrics), sm.output[0])
