@@ -74,6 +74,25 @@ def crop(photo):
     return _crop
 
 
+@pytest.fixture
+def prepared_noise(tmp_path):
+    """prepared_noise(n) -> index.json of n 24x16 uniform-noise PNGs (seed 0) prepared under tmp_path/prep."""
+
+    def make(n: int) -> Path:
+        import numpy as np
+
+        from rdbench import images, run
+
+        folder = tmp_path / "set"
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        for i in range(n):
+            images.write_png(folder / f"im{i}.png", rng.integers(0, 256, (16, 24, 3), dtype=np.uint8))
+        return run.prepare(str(folder), tmp_path / "prep")
+
+    return make
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Torch on one thread for a module: pytest-xdist already runs one worker per core."""

@@ -1,20 +1,14 @@
 """A damaged result file is named, and heals: the cell is measured again, the image coded again."""
 
-import numpy as np
 import pytest
 
-from rdbench import images, results, run
+from rdbench import results, run
 
 
 @pytest.fixture
-def measured(tmp_path):
+def measured(tmp_path, prepared_noise):
     """A two-image folder coded and measured by jpeg at 50: (index, coded dir, cell path)."""
-    folder = tmp_path / "set"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        images.write_png(folder / f"im{i}.png", rng.integers(0, 256, (16, 24, 3), dtype=np.uint8))
-    index = run.prepare(str(folder), tmp_path / "prep")
+    index = prepared_noise(2)
     coding = run.code_cell("jpeg", {}, index, "50", tmp_path / "coded")
     cell = run.measure_cell(coding, index, ["psnr-rgb"], tmp_path / "cells" / "50.json")
     return index, tmp_path / "coded", cell

@@ -7,10 +7,9 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
 
-from rdbench import images, results, run
+from rdbench import results, run
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
@@ -45,13 +44,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def coded(tmp_path):
-    folder = tmp_path / "set"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        images.write_png(folder / f"im{i}.png", rng.integers(0, 256, (16, 24, 3), dtype=np.uint8))
-    index = run.prepare(str(folder), tmp_path / "prep")
+def coded(tmp_path, prepared_noise):
+    index = prepared_noise(3)
     return index, run.code_cell("jpeg", {}, index, "50", tmp_path / "coded")
 
 
