@@ -142,3 +142,14 @@ def test_complexity_timing_is_a_config_switch(tmp_path, photos):
     bad = write_config(tmp_path / "bad.yaml", photos, complexity={**small, "time": {"enabled": True, "repeats": 0}})
     proc = snakemake(tmp_path, target, "-n", "--configfile", str(bad))
     assert proc.returncode != 0 and "repeats" in proc.stdout + proc.stderr, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("max_images, ablations", [(2, 0), (23, 4)])
+def test_ablations_are_planned_only_when_max_images_keeps_their_image(tmp_path, kodak_dir, max_images, ablations):
+    """kodim23 is the 23rd Kodak image: `max_images: 6` used to plan ablations of a file never prepared."""
+    config = write_config(tmp_path / "config.yaml", kodak_dir, datasets=["kodak"], codecs={"treenet": {}},
+                          anchor="treenet", max_images=max_images)
+    proc = snakemake(tmp_path, "-n", "--configfile", str(config))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert planned(proc).get("ablate", 0) == ablations
+    assert ("no TreeNet ablations: kodim23 is not among the 2 Kodak image(s)" in proc.stderr) == (not ablations)

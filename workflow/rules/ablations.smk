@@ -1,13 +1,28 @@
 # TreeNet latent ablations (paper Fig. 7-8) of one Kodak image per rate point, from the weights the
 # benchmark measured: selective / accumulative propagation and per-latent bit maps (rdbench ablate).
 # Only when treenet runs here (weights present) and kodak is a dataset. Needs common.smk.
+import logging
 import os
 import sys
 
+from rdbench import datasets
 from rdbench.codecs import create
 
 ABLATION_IMAGE = config.get("ablation_image", "kodim23")
-ABLATION_CODECS = [c for c in ("treenet",) if c in CODEC_POINTS and "kodak" in DATASETS]
+
+
+def ablation_image_prepared():
+    """Whether `max_images` keeps the ablation image among the prepared Kodak images (said when not)."""
+    names = [path.stem for path in datasets.resolve(DATASET_SOURCE["kodak"], download=False).images]
+    kept = names if config.get("max_images") is None else names[:config["max_images"]]
+    if ABLATION_IMAGE not in kept:
+        logging.getLogger("snakemake").warning(
+            f"rdbench: no TreeNet ablations: {ABLATION_IMAGE} is not among the {len(kept)} Kodak image(s) "
+            "that max_images keeps")
+    return ABLATION_IMAGE in kept
+
+
+ABLATION_CODECS = [c for c in ("treenet",) if c in CODEC_POINTS and "kodak" in DATASETS and ablation_image_prepared()]
 ABLATION_TARGETS = [
     f"{RESULTS}/ablations/{codec}/{point}/{ABLATION_IMAGE}_{kind}"
     for codec in ABLATION_CODECS
