@@ -36,11 +36,13 @@ def test_rows_measure_the_codec_and_count_a_base_once(tmp_path):
     row = campaign_row(RD, "webp", "hevc444", sidecars)
     expected = compare(read_rd_csv(RD), "hevc444", "webp", "psnr-rgb", BDSettings()).value
     assert row["bd_rate_psnr"] == pytest.approx(expected, abs=0.005)
+    quality = compare(read_rd_csv(RD), "hevc444", "webp", "psnr-rgb", BDSettings(), kind="quality").value
+    assert row["bd_psnr_db"] == pytest.approx(quality, abs=0.0005) and row["bd_psnr_db"] * row["bd_rate_psnr"] < 0
     assert row["crops_total"] == 8000 + 9000 + 9600 and row["crops_p1"] == 9000
     assert row["cpu_hours"] == pytest.approx(3.75) and row["cpu_hours_spent"] == pytest.approx(1.0 + 0.25 + 0.5)
     assert 25 < row["psnr_at_0.25bpp"] < 35 and row["images"] == 24 and row["bd_note"] == ""
     far = campaign_row(RD, "jpeg", "vvc420", sidecars)  # defined or not, never a made-up number
-    assert (far["bd_rate_psnr"] == "") == bool(far["bd_note"])
+    assert (far["bd_rate_psnr"] == "" or far["bd_psnr_db"] == "") == bool(far["bd_note"])
     assert row["weights"].split() == ["bbbbbbbbbbbb", "aaaaaaaaaaaa", "cccccccccccc"]  # by point
 
     rows = record(tmp_path / "progress.csv", row)

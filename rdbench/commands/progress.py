@@ -1,10 +1,10 @@
 """`rdbench progress CODEC`: record a learned codec's current weights in its training campaign."""
 
-HELP = "append the current weights' Kodak BD-rate and PSNR at 0.25 bpp to the codec's training-progress plot"
+HELP = "append the current weights' Kodak BD-rate, BD-PSNR and PSNR at 0.25 bpp to the codec's training-progress plot"
 EPILOG = """examples:
   rdbench progress treenet                      # results/kodak/rd.csv, anchor hevc444, weights/treenet
   rdbench progress treenet --csv results/kodak/rd.csv --anchor hevc444 --out results/treenet
-Writes <out>/progress.csv (one row per set of weights: crops seen, CPU-hours, BD-rate, PSNR at 0.25 bpp),
+Writes <out>/progress.csv (one row per set of weights: crops seen, CPU-hours, BD-rate, BD-PSNR, PSNR at 0.25 bpp),
 progress.md and progress.png. Run it after the workflow has measured new weights; a rerun with the same
 weights replaces their row.
 """

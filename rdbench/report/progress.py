@@ -10,6 +10,9 @@ to ``progress.csv`` (replacing the row of the same weights, so a rerun does not 
     cpu_hours_spent        CPU-hours of the campaign without double counting (see below)
     bd_rate_psnr           BD-rate (%) of the codec against ``anchor`` on the dataset, PSNR-RGB, under
                            the default BD settings (Table I's PSNR column)
+    bd_psnr_db             BD-PSNR (dB) against ``anchor``, the same settings (Table I (BD-quality)'s
+                           PSNR column): averaged over the log-rate overlap, so it is defined while the
+                           PSNR ranges do not overlap yet and the BD-rate is not
     psnr_at_<R>bpp         PSNR (dB) of the dataset-mean curve at R bpp, linear in log-rate between
                            the two points around it; empty when R is outside the curve (never extrapolated)
 
@@ -55,10 +58,13 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
 
     df = read_rd_csv(rd_csv)
     dataset = str(df["dataset"].iloc[0])
-    try:
-        result, why = compare(df, anchor, codec, "psnr-rgb", BDSettings()), ""
-    except BDError as exc:  # e.g. no overlap: recorded with its reason, never a number
-        result, why = None, str(exc)
+    results, why = {}, []
+    for kind in ("rate", "quality"):
+        try:
+            results[kind] = compare(df, anchor, codec, "psnr-rgb", BDSettings(), kind=kind)
+        except BDError as exc:  # e.g. no overlap: recorded with its reason, never a number
+            results[kind] = None
+            why.append(f"BD-{kind}: {exc}" if kind == "quality" else str(exc))
     rows = df[(df["dataset"] == dataset) & (df["codec"].astype(str) == codec)]
     bpp, psnr = mean_curve(rows, codec, "psnr-rgb")
     row: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -71,8 +77,9 @@ def campaign_row(rd_csv: str | Path, codec: str, anchor: str, sidecars: dict[int
     row["cpu_hours"] = round(sum(float(b.get("cpu_hours", 0)) for b in budgets.values()), 3)
     row["gpu_minutes"] = round(sum(float(b.get("gpu_minutes", 0)) for b in budgets.values()), 2)
     row["cpu_hours_spent"] = round(_spent(sidecars, earlier), 3)
-    row["bd_rate_psnr"] = round(result.value, 2) if result else ""
-    row["bd_note"] = why
+    row["bd_rate_psnr"] = round(results["rate"].value, 2) if results["rate"] else ""
+    row["bd_psnr_db"] = round(results["quality"].value, 3) if results["quality"] else ""
+    row["bd_note"] = " ".join(why)
     for rate in RATES:
         row[f"psnr_at_{rate}bpp"] = round(psnr_at(bpp, psnr, rate), 3)
     row["bpp_range"] = f"{bpp.min():.3f}-{bpp.max():.3f}"
@@ -126,9 +133,10 @@ def plot(rows: list[dict], out_png: str | Path, codec: str) -> Path:
     from matplotlib.figure import Figure
 
     crops = np.array([float(r["crops_total"]) for r in rows])
-    panels = [("bd_rate_psnr", f"BD-rate vs {rows[-1]['anchor']} (PSNR) [%]")]
+    panels = [("bd_rate_psnr", f"BD-rate vs {rows[-1]['anchor']} (PSNR) [%]"),
+              ("bd_psnr_db", f"BD-PSNR vs {rows[-1]['anchor']} [dB]")]
     panels += [(f"psnr_at_{rate}bpp", f"PSNR at {rate} bpp [dB]") for rate in RATES]
-    fig = Figure(figsize=(11, 3.4), dpi=120, layout="constrained")
+    fig = Figure(figsize=(14, 3.4), dpi=120, layout="constrained")
     for k, (key, label) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
         y = np.array([float(r[key]) if r.get(key) not in ("", None, "nan") else np.nan for r in rows])
