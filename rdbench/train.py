@@ -235,17 +235,23 @@ class TrainingRun:
     def _log_train(self, step: int, window_steps: int, seconds: float) -> str:
         cfg, parts = self.cfg, []
         for m in self.members:
-            stats = dict(zip(STATS, (m.stats / max(1, window_steps)).tolist()))
+            sums = dict(zip(STATS, m.stats.tolist()))
             m.stats = None  # reallocated on the point's own stream by its next step (no cross-stream write)
+            skipped = int(sums.pop("skipped"))
+            m.skipped += skipped
+            taken = window_steps - skipped
+            stats = {k: v / taken if taken else math.nan for k, v in sums.items()}  # means of the steps taken
             self.log.write(point=m.point, step=step, epoch=step / self.sampler.steps_per_epoch, split="train",
                            images_seen=step * cfg.batch, psnr=psnr_of_mse(stats["mse"]), lr=self.lr_at(step - 1),
                            images_per_s=cfg.batch * window_steps / seconds, elapsed_s=self.clock.wall_s,
-                           cpu_s=self.clock.cpu_s,
+                           cpu_s=self.clock.cpu_s, skipped_steps=skipped,
                            **stats)
             parts.append(f"p{m.point} loss {stats['loss']:.4f} bpp~{stats['bpp']:.4f} "
-                         f"{psnr_of_mse(stats['mse']):.2f} dB")
+                         f"{psnr_of_mse(stats['mse']):.2f} dB" + (f" ({skipped} non-finite step(s) skipped)"
+                                                                 if skipped else ""))
             if not math.isfinite(stats["loss"]):
-                raise TrainingDiverged(f"point {m.point} diverged: non-finite loss in steps {step - window_steps + 1}"
+                what = "every step non-finite" if taken == 0 else "non-finite loss"
+                raise TrainingDiverged(f"point {m.point} diverged: {what} in steps {step - window_steps + 1}"
                                        f"..{step}; {self._last_good()}")
         images = len(self.members) * cfg.batch * window_steps / seconds
         return " | ".join(parts) + f" | {window_steps / seconds:.2f} steps/s, {images:.1f} img/s"
@@ -318,6 +324,7 @@ class TrainingRun:
                          "threads": torch.get_num_threads(),
                          "lr_scale": cfg.lr_scale, "log": str((self.out / "log.csv").resolve()),
                          "cpu_hours_this_run": round(self.clock.cpu_s / 3600, 4),
+                         "skipped_steps_this_run": m.skipped,  # non-finite loss or gradient: no update
                          "aux_lr": cfg.aux_lr, "clip": cfg.clip, "seed": cfg.seed, "same_batch": cfg.same_batch,
                          "points_in_process": list(cfg.points), "device": str(self.device), "step_mode": mode,
                          "compile": cfg.compile, "amp": cfg.amp, "init_from": self.info[m.point]["init_from"]},

@@ -447,3 +447,42 @@ def test_a_periodic_export_carries_the_validation_of_its_step(photos, tmp_path, 
     assert [m["steps"] for m in sidecars] == [2, 3]
     (val,) = [r for r in _log(out, "val") if r["step"] == "2"]
     assert sidecars[0]["validation"]["psnr"] == pytest.approx(float(val["psnr"]), abs=1e-4)
+
+
+def test_a_non_finite_step_changes_nothing_is_counted_and_training_goes_on(fixed_batch, tmp_path):
+    """Points 1 and 4 of the fifth CPU session went NaN from one bad step at lr ~2e-4: such a step is
+    now skipped (no update, Adam's moments kept), counted in the log, and the next batch trains."""
+    from rdbench.train import build_members, resolve_device
+    from rdbench.training.step import STATS, train_step
+
+    members, _ = build_members(_cfg(fixed_batch, tmp_path / "x"), TreeNetCodec, resolve_device("cpu"))
+    m = members[0]
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    train_step(m, x)  # one real step, so Adam has moments to keep
+    before = {k: v.clone() for k, v in m.model.state_dict().items()}
+    moments = [s["exp_avg"].clone() for s in m.optimizer.state.values()]
+    stats = dict(zip(STATS, train_step(m, x.clone().index_fill_(3, torch.tensor([5]), float("nan"))).tolist()))
+    assert stats["skipped"] == 1 and stats["loss"] == 0
+    assert all(torch.equal(before[k], v) for k, v in m.model.state_dict().items())
+    assert all(torch.equal(a, s["exp_avg"]) for a, s in zip(moments, m.optimizer.state.values()))
+    stats = dict(zip(STATS, train_step(m, x).tolist()))
+    assert stats["skipped"] == 0 and math.isfinite(stats["loss"])
+    assert not all(torch.equal(before[k], v) for k, v in m.model.state_dict().items())
+
+
+def test_the_log_counts_skipped_steps_and_means_only_the_steps_taken(fixed_batch, tmp_path, monkeypatch):
+    import rdbench.training.step as step
+
+    real, calls = step.train_step, []
+
+    def every_third_is_nan(member, x, skip_nonfinite=True):
+        calls.append(1)
+        return real(member, x * float("nan") if len(calls) % 3 == 0 else x, skip_nonfinite)
+
+    monkeypatch.setattr(step, "train_step", every_third_is_nan)
+    out = tmp_path / "skip"
+    train(_cfg(fixed_batch, out, steps=6, log_every=3), codec_cls=TreeNetCodec, say=_quiet)
+    rows = _log(out)
+    assert [r["skipped_steps"] for r in rows] == ["1", "1"] and all(math.isfinite(float(r["loss"])) for r in rows)
+    meta = json.loads((out / "weights" / "treenet" / "4.json").read_text())
+    assert meta["training"]["skipped_steps_this_run"] == 2

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from rdbench.training.loss import RateDistortionLoss, bits_per_pixel, ms_ssim
 
 LOG_COLUMNS = ("point", "step", "epoch", "images_seen", "split", "loss", "bpp", "mse", "psnr", "ms_ssim", "aux",
-               "lr", "images_per_s", "elapsed_s", "cpu_s")
+               "lr", "images_per_s", "elapsed_s", "cpu_s", "skipped_steps")
 
 
 @torch.no_grad()

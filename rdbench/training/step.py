@@ -7,6 +7,7 @@ A step (identical in every mode)::
     aux   = model.aux_loss()                 EntropyBottleneck quantiles only
     (terms.loss + aux).backward()            one backward pass for both
     clip_grad_norm_(main parameters, clip)   0 disables; CompressAI's example uses 1.0
+    skipped if the loss or the norm is not finite (eager: nothing changes; counted in the log)
     optimizer.step(); aux_optimizer.step()   Adam on everything but the quantiles / on the quantiles
 
 One backward pass suffices: CompressAI's ``aux_loss`` detaches the density parameters, so it only
@@ -55,7 +56,8 @@ from torch import Tensor, nn
 
 from rdbench.training.loss import RateDistortionLoss
 
-STATS = ("loss", "bpp", "mse", "ms_ssim", "aux")  # the order of a step's statistics vector
+STATS = ("loss", "bpp", "mse", "ms_ssim", "aux", "skipped")  # the order of a step's statistics vector;
+# "skipped" is 1 for a step whose loss or gradient norm was not finite (its other entries are then 0)
 GRAPH_WARMUP = 3
 
 
@@ -75,6 +77,7 @@ class Member:
     clip: float = 0.0
     cuda_stream: object = None  # torch.cuda.Stream on CUDA, else None
     stats: Tensor | None = None  # running sum of step statistics (device), reset at each log
+    skipped: int = 0  # steps of this run skipped for a non-finite loss or gradient (train_step)
     notes: list[str] = field(default_factory=list)
 
 
@@ -107,9 +110,17 @@ def make_optimizers(model: nn.Module, lr: float, aux_lr: float, device: torch.de
     return main, optimizer, aux_optimizer
 
 
-def train_step(member: Member, x: Tensor) -> Tensor:
-    """One step on batch x (Bx3xHxW in [0, 1]); returns the detached STATS vector (float32, device)."""
+def train_step(member: Member, x: Tensor, skip_nonfinite: bool = True) -> Tensor:
+    """One step on batch x (Bx3xHxW in [0, 1]); returns the detached STATS vector (float32, device).
+
+    ``skip_nonfinite``: a step whose loss or main gradient norm is NaN or infinite changes nothing (no
+    optimiser step, Adam's moments kept, BatchNorm's running statistics put back: the buffers a forward
+    pass of TreeNet or a CompressAI model updates; a copy of them costs ~0.7 ms a step) and returns ``skipped`` = 1. One such batch used to write NaN into
+    every weight through the clipped update. It reads the norm on the host, so a CUDA graph capture
+    passes False (the whole window's loss then shows the NaN, and training stops).
+    """
     model = member.model
+    buffers = [(b, b.clone()) for b in _running_stats(model)] if skip_nonfinite else []
     out = model(x)
     terms = member.criterion(out, x)
     aux = model.aux_loss()
@@ -119,12 +130,24 @@ def train_step(member: Member, x: Tensor) -> Tensor:
     if member.aux_optimizer is not None:
         member.aux_optimizer.zero_grad(set_to_none=True)
     (terms["loss"] + aux).backward()
-    if member.clip > 0:
-        torch.nn.utils.clip_grad_norm_(member.main_params, member.clip)
+    norm = torch.nn.utils.clip_grad_norm_(member.main_params, member.clip if member.clip > 0 else math.inf)
+    if skip_nonfinite and not bool(torch.isfinite(norm + terms["loss"] + aux)):
+        for buffer, kept in buffers:
+            buffer.copy_(kept)
+        member.optimizer.zero_grad(set_to_none=True)
+        if member.aux_optimizer is not None:
+            member.aux_optimizer.zero_grad(set_to_none=True)
+        return torch.tensor([0.0] * (len(STATS) - 1) + [1.0], device=x.device)
     member.optimizer.step()
     if member.aux_optimizer is not None:
         member.aux_optimizer.step()
-    return torch.stack([terms["loss"], terms["bpp"], terms["mse"], terms["ms_ssim"], aux]).detach().float()
+    return torch.stack([terms["loss"], terms["bpp"], terms["mse"], terms["ms_ssim"], aux,
+                        aux.new_zeros(())]).detach().float()
+
+
+def _running_stats(model: nn.Module) -> list[Tensor]:
+    return [b for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            for b in (m.running_mean, m.running_var, m.num_batches_tracked) if b is not None]
 
 
 # ------------------------------------------------------------------------------ model patches
@@ -273,7 +296,7 @@ class GraphRunner:
             graph = torch.cuda.CUDAGraph()
             # train_step inside the capture only records kernels: nothing is executed yet.
             with torch.cuda.graph(graph, **where):
-                self.static_stats = train_step(member, self.static_x)
+                self.static_stats = train_step(member, self.static_x, skip_nonfinite=False)
             self.graph = graph
         except Exception as exc:  # any capture failure: report it and keep training eagerly
             self.failed, self.graph = True, None
