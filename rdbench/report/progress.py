@@ -131,6 +131,7 @@ def plot(rows: list[dict], out_png: str | Path, codec: str) -> Path:
     """BD-rate and PSNR at RATE bpp against crops seen, one marker per committed update."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     crops = np.array([float(r["crops_total"]) for r in rows])
     panels = [("bd_rate_psnr", f"BD-rate vs {rows[-1]['anchor']} (PSNR) [%]"),
@@ -146,12 +147,15 @@ def plot(rows: list[dict], out_png: str | Path, codec: str) -> Path:
                 ax.annotate(f"{r['cpu_hours_spent']} CPU-h", (x, v), fontsize=7, xytext=(3, 3),
                             textcoords="offset points")
         ax.set_xscale("log")
-        ax.set_xlabel("crops seen, summed over rate points (the paper: 4 x 67.5 M)")
+        ax.set_xlim(crops.min() / 1.3, crops.max() * 1.3)  # one crops axis for every panel
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("crops seen (all points)")
         ax.set_ylabel(label)
         if not np.isfinite(y).any():
             ax.text(0.5, 0.5, "undefined so far\n(see progress.md)", transform=ax.transAxes, ha="center")
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"{codec} training campaign on {rows[-1]['dataset']} ({rows[-1]['images']} images)", fontsize=10)
+    fig.suptitle(f"{codec} training campaign on {rows[-1]['dataset']} ({rows[-1]['images']} images); crops summed "
+                 "over the rate points (the paper: 4 x 67.5 M)", fontsize=10)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
