@@ -40,7 +40,7 @@ import torch
 from rdbench.training import checkpoint as ckpt
 from rdbench.training import data as D
 from rdbench.training import models as M
-from rdbench.training.config import TrainConfig, check as _check, resolve_device  # noqa: F401 (TrainConfig, resolve_device: the API)
+from rdbench.training.config import TrainConfig, check as _check, resolve_device  # noqa: F401 (API)
 from rdbench.training.evaluate import TrainLog, psnr_of_mse, validate as evaluate_model
 from rdbench.training.loss import RateDistortionLoss
 from rdbench.training.recipe import Budget, Stopwatch, learning_rate
@@ -238,7 +238,6 @@ class TrainingRun:
             sums = dict(zip(STATS, m.stats.tolist()))
             m.stats = None  # reallocated on the point's own stream by its next step (no cross-stream write)
             skipped = int(sums.pop("skipped"))
-            m.skipped += skipped
             taken = window_steps - skipped
             stats = {k: v / taken if taken else math.nan for k, v in sums.items()}  # means of the steps taken
             self.log.write(point=m.point, step=step, epoch=step / self.sampler.steps_per_epoch, split="train",

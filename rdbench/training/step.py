@@ -77,7 +77,7 @@ class Member:
     clip: float = 0.0
     cuda_stream: object = None  # torch.cuda.Stream on CUDA, else None
     stats: Tensor | None = None  # running sum of step statistics (device), reset at each log
-    skipped: int = 0  # steps of this run skipped for a non-finite loss or gradient (train_step)
+    skipped: int = 0  # steps of this run skipped for a non-finite loss or gradient (counted by train_step)
     notes: list[str] = field(default_factory=list)
 
 
@@ -115,9 +115,10 @@ def train_step(member: Member, x: Tensor, skip_nonfinite: bool = True) -> Tensor
 
     ``skip_nonfinite``: a step whose loss or main gradient norm is NaN or infinite changes nothing (no
     optimiser step, Adam's moments kept, BatchNorm's running statistics put back: the buffers a forward
-    pass of TreeNet or a CompressAI model updates; a copy of them costs ~0.7 ms a step) and returns ``skipped`` = 1. One such batch used to write NaN into
-    every weight through the clipped update. It reads the norm on the host, so a CUDA graph capture
-    passes False (the whole window's loss then shows the NaN, and training stops).
+    pass of TreeNet or a CompressAI model updates; copying them costs ~0.7 ms a step), is counted in
+    ``member.skipped`` and returns ``skipped`` = 1. One such batch used to write NaN into every weight
+    through the clipped update. It reads the norm on the host, so a CUDA graph capture passes False
+    (the whole window's loss then shows the NaN, and training stops).
     """
     model = member.model
     buffers = [(b, b.clone()) for b in _running_stats(model)] if skip_nonfinite else []
@@ -130,10 +131,14 @@ def train_step(member: Member, x: Tensor, skip_nonfinite: bool = True) -> Tensor
     if member.aux_optimizer is not None:
         member.aux_optimizer.zero_grad(set_to_none=True)
     (terms["loss"] + aux).backward()
-    norm = torch.nn.utils.clip_grad_norm_(member.main_params, member.clip if member.clip > 0 else math.inf)
+    if member.clip > 0:
+        norm = torch.nn.utils.clip_grad_norm_(member.main_params, member.clip)
+    elif skip_nonfinite:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in member.main_params if p.grad is not None])
     if skip_nonfinite and not bool(torch.isfinite(norm + terms["loss"] + aux)):
         for buffer, kept in buffers:
             buffer.copy_(kept)
+        member.skipped += 1
         member.optimizer.zero_grad(set_to_none=True)
         if member.aux_optimizer is not None:
             member.aux_optimizer.zero_grad(set_to_none=True)
