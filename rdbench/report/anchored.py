@@ -17,8 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from rdbench.bd import METHODS, BDError, bd, metric_transform, quality_transform
-from rdbench.report.compare import BDSettings, Comparison, codec_curves, select_dataset
+from rdbench.bd import METHODS, BDError, bd, clean_curve, metric_transform, quality_transform
+from rdbench.bd_batch import bootstrap, pchip_bd
+from rdbench.report.compare import BDSettings, Comparison, batchable, codec_curves, select_dataset
 
 
 def _axis(metric: str, values, settings: BDSettings):
@@ -55,12 +56,15 @@ def measured_vs_published(df, anchor, test: str, metric: str, settings: BDSettin
 
     result = one(np.full(n, 1.0 / n))
     rng = np.random.default_rng(settings.seed)
-    samples, failed = [], 0
-    for _ in range(settings.bootstrap):
-        try:
-            samples.append(one(np.bincount(rng.integers(0, n, n), minlength=n) / n).value)
-        except BDError:
-            failed += 1
+    draws = [np.bincount(rng.integers(0, n, n), minlength=n) / n for _ in range(settings.bootstrap)]
+    a_rate, a_quality = anchor.curve(metric)
+    fixed = clean_curve(a_rate, _axis(metric, a_quality, settings))
+
+    def batch(weights: np.ndarray):
+        return pchip_bd(fixed.rate[None], fixed.quality[None], weights @ t.rate.T,
+                        _axis(metric, weights @ t.quality.T, settings), kind=kind, min_overlap=settings.min_overlap)
+
+    samples, failed = bootstrap(lambda w: one(w).value, draws, result.value, batch if batchable(settings) else None)
     ci = None
     if samples:
         alpha = (1 - settings.confidence) / 2

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from rdbench.bd import METHOD_DESCRIPTIONS, METHODS, BDError, bd, metric_transform, quality_label, quality_transform
+from rdbench.bd_batch import bootstrap, pchip_bd
 from rdbench.results import RD_COLUMNS
 
 AVERAGING = ("mean-curve", "per-image")
@@ -277,11 +278,12 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
     if settings.averaging == "mean-curve":
         result = one(np.full(n, 1.0 / n))
         value, ovl, notes, shown = result.value, result.overlap, list(result.notes), result
-        for w in draws:
-            try:
-                samples.append(one(w).value)
-            except BDError:
-                failed += 1
+
+        def batch(weights: np.ndarray):
+            return pchip_bd(weights @ a.rate.T, q(weights @ a.quality.T), weights @ t.rate.T, q(weights @ t.quality.T),
+                            kind=kind, min_overlap=settings.min_overlap)
+
+        samples, failed = bootstrap(lambda w: one(w).value, draws, value, batch if batchable(settings) else None)
     else:
         per = per_image(a, t, metric, settings, kind=kind, transform=transform)
         values = np.array([r.value for r in per.values()])
@@ -299,6 +301,11 @@ def compare(df, anchor: str, test: str, metric: str, settings: BDSettings = BDSe
         notes.append(f"{failed} of {settings.bootstrap} bootstrap resamples had no BD (curves did not overlap)")
     return Comparison(dataset, anchor, test, metric, kind, value, ovl, settings, n, ci, excluded, failed,
                       "measured", tuple(notes), shown.shares, shown.quality_interval, shown.rate_interval)
+
+
+def batchable(settings: BDSettings) -> bool:
+    """Whether bootstrap resamples may use :func:`rdbench.bd_batch.pchip_bd` (pchip, whole curves)."""
+    return settings.method == "pchip" and settings.rate_range is None
 
 
 def sensitivity(df, anchor: str, test: str, metric: str, settings: BDSettings, *, kind: str = "rate",
