@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rdbench.report.figures import FigureStyle, grid_figure
@@ -69,3 +70,22 @@ def test_runtime_rows_are_medians_and_iqrs_per_codec_and_point(kodak, tmp_path):
     assert webp[0]["encode_iqr_s"] == pytest.approx(np.subtract(*np.percentile(enc, [75, 25])))
     assert "| kodak | webp |" in to_markdown(rows) and r"$\pm$" in to_latex(rows)
     assert [p.name for p in write_runtime({"kodak": KODAK_RD}, tmp_path)] == ["runtime.csv", "runtime.md", "runtime.tex"]
+
+
+def test_a_progressive_codec_shows_its_one_encode_once(kodak, tmp_path):
+    """A truncation codec's rows repeat the one encode of each image: printed on its first point only."""
+    stream = kodak[(kodak["codec"] == "webp") & kodak["point"].astype(str).isin(["5", "30", "50"])].copy()
+    assert len(stream) == 3 * 24
+    stream["codec"], stream["point_kind"] = "dpict", "truncation"
+    stream["point"] = stream["point"].astype(str).map({"5": "lsb-2@1", "30": "lsb-1@1", "50": "full"})
+    stream["encode_s"] = 2.5
+    rd = tmp_path / "rd.csv"
+    pd.concat([kodak, stream]).to_csv(rd, index=False)
+    rows = runtime_rows({"kodak": rd})
+    dpict = [r for r in rows if r["codec"] == "dpict"]
+    assert [r["encode_once"] for r in dpict] == [True] * 3
+    assert not any(r["encode_once"] for r in rows if r["codec"] == "webp")
+    md = to_markdown(rows)
+    assert md.count("| kodak | dpict |") == 3 and md.count("| same encode |") == 2 and "| 2.500 (0.000) |" in md
+    assert "encode each image once" in md and to_latex(rows).count("& same encode &") == 2
+    assert "same encode" not in to_markdown([r for r in rows if r["codec"] != "dpict"])

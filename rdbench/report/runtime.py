@@ -3,6 +3,10 @@ rate point, from the timings every cell records (``encode_s``, ``decode_s`` of `
 
 Wall-clock seconds of one process on the machine of the run (its host is in each cell's manifest);
 a shared machine makes them noisy, which is why the table gives medians and IQRs, not means.
+
+A progressive codec (point_kind ``truncation``) encodes each image once for all its points, and each
+row of it carries that one encode's time (``encode_once``): the tables print it on the codec's first
+point and "same encode" on the others, so a reader does not add it up per point.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from rdbench import atomic
 from rdbench.results import read_rd_csv
 
 COLUMNS = ["dataset", "codec", "point", "images", "bpp", "encode_median_s", "encode_iqr_s", "decode_median_s",
-           "decode_iqr_s"]
+           "decode_iqr_s", "encode_once"]
+SAME = "same encode"
 
 
 def runtime_rows(rd_csvs: Mapping[str, str | Path]) -> list[dict]:
@@ -30,11 +35,26 @@ def runtime_rows(rd_csvs: Mapping[str, str | Path]) -> list[dict]:
             own = df[df["codec"].astype(str) == codec]
             for point, group in sorted(own.groupby("point"), key=lambda kv: kv[1]["bpp"].mean()):
                 enc, dec = (group[c].to_numpy(float) for c in ("encode_s", "decode_s"))
+                once = bool((group["point_kind"].astype(str) == "truncation").all())
                 rows.append({"dataset": dataset, "codec": codec, "point": str(point), "images": len(group),
                              "bpp": float(group["bpp"].mean()),
                              "encode_median_s": _median(enc), "encode_iqr_s": _iqr(enc),
-                             "decode_median_s": _median(dec), "decode_iqr_s": _iqr(dec)})
+                             "decode_median_s": _median(dec), "decode_iqr_s": _iqr(dec), "encode_once": once})
     return rows
+
+
+def _repeated(rows: list[dict]) -> list[bool]:
+    """Rows whose encode time is the one encode already printed on their codec's first point."""
+    seen, out = set(), []
+    for r in rows:
+        key = (r["dataset"], r["codec"])
+        out.append(r["encode_once"] and key in seen)
+        seen.add(key)
+    return out
+
+
+_ONCE_NOTE = ("Progressive codecs encode each image once for all their points; that encode's time is on "
+              "their first point, \"same encode\" on the others.")
 
 
 def _median(x: np.ndarray) -> float:
@@ -50,17 +70,20 @@ def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({**r, **{k: f"{r[k]:.4f}" for k in COLUMNS[4:]}} for r in rows)
+    writer.writerows({**r, **{k: f"{r[k]:.4f}" for k in COLUMNS[4:9]}, "encode_once": str(r["encode_once"]).lower()}
+                     for r in rows)
     return out.getvalue()
 
 
 def to_markdown(rows: list[dict]) -> str:
     head = "| dataset | codec | point | images | bpp | encode s (median, IQR) | decode s (median, IQR) |"
     lines = [head, "|---|---|---|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['dataset']} | {r['codec']} | {r['point']} | {r['images']} | {r['bpp']:.3f} | "
-                     f"{r['encode_median_s']:.3f} ({r['encode_iqr_s']:.3f}) | "
+    for r, same in zip(rows, _repeated(rows)):
+        encode = SAME if same else f"{r['encode_median_s']:.3f} ({r['encode_iqr_s']:.3f})"
+        lines.append(f"| {r['dataset']} | {r['codec']} | {r['point']} | {r['images']} | {r['bpp']:.3f} | {encode} | "
                      f"{r['decode_median_s']:.3f} ({r['decode_iqr_s']:.3f}) |")
+    if any(r["encode_once"] for r in rows):
+        lines.append("\n" + _ONCE_NOTE)
     return "\n".join(lines) + "\n"
 
 
@@ -70,12 +93,15 @@ def to_latex(rows: list[dict]) -> str:
 
     lines = [r"\begin{tabular}{lllrrrr}", r"\toprule",
              r"dataset & codec & point & images & bpp & encode (s) & decode (s) \\", r"\midrule"]
-    for r in rows:
+    for r, same in zip(rows, _repeated(rows)):
+        encode = SAME if same else f"{r['encode_median_s']:.3f} $\\pm$ {r['encode_iqr_s'] / 2:.3f}"
         lines.append(f"{tex(r['dataset'])} & {tex(r['codec'])} & {tex(r['point'])} & {r['images']} & "
-                     f"{r['bpp']:.3f} & {r['encode_median_s']:.3f} $\\pm$ {r['encode_iqr_s'] / 2:.3f} & "
+                     f"{r['bpp']:.3f} & {encode} & "
                      f"{r['decode_median_s']:.3f} $\\pm$ {r['decode_iqr_s'] / 2:.3f} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}",
               "% median seconds per image; +- half the interquartile range"]
+    if any(r["encode_once"] for r in rows):
+        lines.append(f"% {_ONCE_NOTE}")
     return "\n".join(lines) + "\n"
 
 
@@ -93,8 +119,8 @@ def write_runtime(rd_csvs: Mapping[str, str | Path], out_dir: str | Path) -> lis
 def html_rows(rows: list[dict]) -> list[list[str]]:
     """Header and rows of strings for the report (:func:`rdbench.report.tables.rows_to_html`)."""
     out = [["dataset", "codec", "point", "images", "bpp", "encode s, median (IQR)", "decode s, median (IQR)"]]
-    for r in rows:
+    for r, same in zip(rows, _repeated(rows)):
         out.append([r["dataset"], r["codec"], r["point"], str(r["images"]), f"{r['bpp']:.3f}",
-                    f"{r['encode_median_s']:.3f} ({r['encode_iqr_s']:.3f})",
+                    SAME if same else f"{r['encode_median_s']:.3f} ({r['encode_iqr_s']:.3f})",
                     f"{r['decode_median_s']:.3f} ({r['decode_iqr_s']:.3f})"])
     return out
