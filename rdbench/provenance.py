@@ -42,9 +42,35 @@ def git_state() -> dict[str, Any]:
     return {"commit": head, "dirty": bool(dirty)}
 
 
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "amx_tile")
+
+
 def host() -> dict[str, Any]:
+    """Where a result was made. ``cpu`` and ``simd`` explain last-digit differences between hosts: NumPy
+    and oneDNN pick their kernels by the CPU's vector extensions, so float64 metrics such as MS-SSIM can
+    differ by ~1e-13 (relative) between two machines that agree on everything else."""
+    model, flags = cpu_info()
     return {"hostname": platform.node(), "platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor(), "cpus": os.cpu_count(), "python": platform.python_version()}
+            "processor": platform.processor(), "cpu": model, "simd": [f for f in SIMD_FLAGS if f in flags],
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+@cache
+def cpu_info(path: str = "/proc/cpuinfo") -> tuple[str, frozenset[str]]:
+    """(model name, feature flags) of the CPU from Linux's /proc/cpuinfo; elsewhere platform.processor() and
+    no flags."""
+    model, flags = "", frozenset()
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip().lower() == "model name" and not model:
+                    model = value.strip()
+                elif key.strip().lower() == "flags" and not flags:
+                    flags = frozenset(value.split())
+    except OSError:
+        pass
+    return model or platform.processor() or platform.machine() or "unknown CPU", flags
 
 
 def dataset_hash(sha256s: list[str]) -> str:

@@ -19,7 +19,6 @@ the median in milliseconds per megapixel (ms / (H * W / 1e6)).
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -27,20 +26,15 @@ from typing import Sequence
 
 import torch
 
+from rdbench.provenance import cpu_info
+
 TIME_NOTE = ("random-init weights (seed 0) on a uniform-noise image: the transforms' time is representative, "
              "the entropy coder codes near-zero latents, so its share is smaller than with trained weights")
 
 
 def cpu_model() -> str:
     """The CPU's model name (Linux /proc/cpuinfo, else platform.processor()), e.g. "AMD EPYC"."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    return cpu_info()[0]
 
 
 def machine_threads() -> int:
