@@ -105,7 +105,7 @@ def _sorted(rate, quality) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
           & (np.diff(r, axis=1) > 0).all(1) & (np.diff(q, axis=1) > 0).all(1))
     if r.shape[1] < 2:
         ok[:] = False
-    return np.where(r > 0, r, np.nan), q, ok
+    return r, q, ok
 
 
 def _derivatives(x: np.ndarray, y: np.ndarray) -> np.ndarray:

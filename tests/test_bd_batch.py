@@ -60,19 +60,18 @@ def test_rows_the_cleaning_would_change_go_to_the_reference():
 def test_bootstrap_uses_the_reference_when_the_batch_disagrees_on_the_point_estimate():
     rng = np.random.default_rng(1)
     curves = rng.uniform(0.9, 1.1, (4, 5))  # weights -> a test curve scaled per image
+    base = np.array([0.1, 0.2, 0.4, 0.8])
+    anchor_r, anchor_q = np.array([0.12, 0.25, 0.5, 1.0]), np.array([28.0, 31.0, 33.0, 35.0])
+    quality = np.array([28.5, 31.2, 33.4, 35.1])
 
-    def weighted(w):
-        return np.array([0.1, 0.2, 0.4, 0.8]) * (curves @ w)
-
-    anchor_r, anchor_q, quality = np.array([0.12, 0.25, 0.5, 1.0]), np.array([28.0, 31.0, 33.0, 35.0]), np.array(
-        [28.5, 31.2, 33.4, 35.1])
+    def weighted(w):  # one weight vector -> (4,) rates; a matrix of them -> (B, 4)
+        return (w @ curves.T) * base
 
     def reference(w):
         return bd(anchor_r, anchor_q, weighted(w), quality).value
 
     def batch(weights, offset=0.0):
-        values, status = pchip_bd(anchor_r[None], anchor_q[None], weights @ (np.array([0.1, 0.2, 0.4, 0.8])[:, None]
-                                                                              * curves).T, quality[None])
+        values, status = pchip_bd(anchor_r[None], anchor_q[None], weighted(weights), quality[None])
         return values + offset, status
 
     draws = [np.bincount(rng.integers(0, 5, 5), minlength=5) / 5 for _ in range(30)]

@@ -70,8 +70,8 @@ def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({**r, **{k: f"{r[k]:.4f}" for k in COLUMNS[4:9]}, "encode_once": str(r["encode_once"]).lower()}
-                     for r in rows)
+    writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else v
+                      for k, v in r.items()} for r in rows)
     return out.getvalue()
 
 
